@@ -1,0 +1,15 @@
+DROP TABLE avatars;
+DROP TABLE data_versions;
+DROP TABLE group_members;
+DROP TABLE chat_groups;
+DROP TABLE friendships;
+DROP TABLE blacklist;
+DROP TABLE sms_outbox;
+DROP TABLE throttle_counters;
+DROP TABLE verification_tickets;
+DROP TABLE sms_codes;
+DROP TABLE sessions;
+DROP TABLE credentials;
+DROP TABLE username_identities;
+DROP TABLE phone_identities;
+DROP TABLE users;

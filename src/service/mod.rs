@@ -1,0 +1,141 @@
+//! The account core: every use case of the five documents, with no HTTP and no wire shapes.
+//! Database work and bcrypt run on the blocking pool, never on an async worker.
+
+pub mod accounts;
+pub mod avatars;
+pub mod clock;
+pub mod hashing;
+pub mod profiles;
+pub mod sessions;
+pub mod sms;
+pub mod sms_sender;
+pub mod social;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::CoreError;
+use crate::storage::{DbConnection, Pool};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use hashing::PasswordHasher;
+pub use sms_sender::SmsSender;
+
+/// Limits of the SMS code flow.
+#[derive(Debug, Clone)]
+pub struct SmsPolicy {
+    pub code_ttl: Duration,
+    pub resend_interval: Duration,
+    pub daily_limit_per_phone: u32,
+    pub hourly_limit_per_ip: u32,
+}
+
+/// Login protection.
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    /// Wrong passwords in a row before the account is locked for a while (0 = never).
+    pub lockout_threshold: u32,
+    /// Failed logins per client address per minute before further attempts are refused (0 = no limit).
+    pub attempts_per_ip_per_minute: u32,
+}
+
+/// Test-only behaviour, off unless `testing.enabled`.
+#[derive(Debug, Clone, Default)]
+pub struct TestHooks {
+    pub enabled: bool,
+    pub fixed_code: Option<String>,
+}
+
+/// Everything the core needs, built once at start-up.
+pub struct CoreConfig {
+    pub sms: SmsPolicy,
+    pub login: LoginPolicy,
+    pub testing: TestHooks,
+}
+
+/// The account core. Cheap to clone; every clone shares the pool and the hashing queue.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    clock: Arc<dyn Clock>,
+    config: CoreConfig,
+    hasher: PasswordHasher,
+    sms: SmsSender,
+}
+
+impl Service {
+    pub fn new(
+        pool: Pool,
+        clock: Arc<dyn Clock>,
+        config: CoreConfig,
+        hasher: PasswordHasher,
+        sms: SmsSender,
+    ) -> Service {
+        Service {
+            inner: Arc::new(Inner {
+                pool,
+                clock,
+                config,
+                hasher,
+                sms,
+            }),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.inner.config
+    }
+
+    /// Runs storage work on the blocking pool with a pooled connection.
+    pub(crate) async fn db<T, F>(&self, work: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, CoreError> + Send + 'static,
+    {
+        let pool = self.inner.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| CoreError::Internal(format!("database pool: {e}")))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("storage task: {e}")))?
+    }
+
+    /// True when the database answers (readiness).
+    pub async fn database_ready(&self) -> bool {
+        self.db(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1").map_err(CoreError::from)
+        })
+        .await
+        .is_ok()
+    }
+
+    /// Forgets expired sessions and old throttle windows; called periodically by the server.
+    pub async fn purge_expired(&self) -> Result<(usize, usize), CoreError> {
+        let now = self.now_ms();
+        self.db(move |conn| {
+            // Expired sessions are kept a day so clients still hear "expired", not "unknown".
+            let sessions = crate::storage::sessions::purge_expired(conn, now - 86_400_000)?;
+            let counters = crate::storage::sms::purge_counters(conn, now - 2 * 86_400_000)?;
+            Ok((sessions, counters))
+        })
+        .await
+    }
+}
+
+impl From<diesel::result::Error> for CoreError {
+    fn from(err: diesel::result::Error) -> Self {
+        CoreError::Internal(format!("database: {err}"))
+    }
+}

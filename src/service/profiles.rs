@@ -1,0 +1,177 @@
+//! Profiles: read, partial update (with the version bumps it causes), roles, bans, push, IM token.
+
+use super::Service;
+use super::accounts::profile_changes;
+use crate::domain::phone::Phone;
+use crate::domain::profile::{Gender, Profile, ProfilePatch, Role, TextField};
+use crate::domain::{CoreError, UserId};
+use crate::storage::models::UserChanges;
+use crate::storage::social::VersionKind;
+use crate::storage::users::UserRecord;
+use crate::storage::{self, write_tx};
+
+impl Service {
+    pub async fn profile(&self, user_id: UserId) -> Result<Profile, CoreError> {
+        let record = self
+            .db(move |conn| storage::users::load(conn, user_id).map_err(CoreError::from))
+            .await?
+            .ok_or(CoreError::UserNotFound)?;
+        Ok(profile_from(record))
+    }
+
+    /// Profiles of several users in ascending id order; unknown ids are left out.
+    pub async fn profiles(&self, ids: Vec<UserId>) -> Result<Vec<Profile>, CoreError> {
+        self.db(move |conn| {
+            let mut out = Vec::with_capacity(ids.len());
+            for row in storage::users::load_many(conn, &ids)? {
+                if let Some(record) = storage::users::load(conn, row.id)? {
+                    out.push(profile_from(record));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Applies a partial update. A change of nickname or avatar URL moves the user's own version
+    /// and the friendship version of everyone who has the user as a friend.
+    pub async fn update_profile(&self, user_id: UserId, patch: ProfilePatch) -> Result<(), CoreError> {
+        patch.validate()?;
+        if patch.is_empty() {
+            return if self.user_exists(user_id).await? {
+                Ok(())
+            } else {
+                Err(CoreError::UserNotFound)
+            };
+        }
+        let now = self.now_ms();
+        let mut changes = profile_changes(&patch);
+        changes.updated_at = Some(now);
+        let visible_to_friends = patch
+            .text
+            .iter()
+            .any(|(f, _)| matches!(f, TextField::Nickname | TextField::AvatarUrl));
+        self.write_user(user_id, changes, visible_to_friends, now).await
+    }
+
+    async fn write_user(
+        &self,
+        user_id: UserId,
+        changes: UserChanges,
+        visible_to_friends: bool,
+        now: i64,
+    ) -> Result<(), CoreError> {
+        self.db(move |conn| {
+            write_tx(conn, |conn| {
+                if storage::users::update(conn, user_id, &changes)? == 0 {
+                    return Err(CoreError::UserNotFound);
+                }
+                storage::social::bump_versions(conn, &[user_id], VersionKind::User, now)?;
+                if visible_to_friends {
+                    let agreed = crate::domain::social::FriendshipStatus::Agreed.code();
+                    let holders = storage::social::agreed_friends_of(conn, user_id, agreed)?;
+                    storage::social::bump_versions(conn, &holders, VersionKind::Friendship, now)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    pub async fn user_exists(&self, user_id: UserId) -> Result<bool, CoreError> {
+        self.db(move |conn| storage::users::exists(conn, user_id).map_err(CoreError::from))
+            .await
+    }
+
+    /// Bans or unbans; a ban revokes every session at once.
+    pub async fn set_banned(&self, user_id: UserId, banned: bool) -> Result<(), CoreError> {
+        self.db(move |conn| {
+            write_tx(conn, |conn| {
+                let changes = UserChanges {
+                    banned: Some(banned),
+                    ..UserChanges::default()
+                };
+                if storage::users::update(conn, user_id, &changes)? == 0 {
+                    return Err(CoreError::UserNotFound);
+                }
+                if banned {
+                    storage::sessions::delete_all_of_user(conn, user_id)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    pub async fn set_role(&self, user_id: UserId, role: Role) -> Result<(), CoreError> {
+        let changes = UserChanges {
+            role: Some(role.code()),
+            ..UserChanges::default()
+        };
+        self.db(move |conn| match storage::users::update(conn, user_id, &changes)? {
+            0 => Err(CoreError::UserNotFound),
+            _ => Ok(()),
+        })
+        .await
+    }
+
+    /// Stores the token the user's IM connection uses (SealTalk's RongCloud token).
+    pub async fn set_im_token(&self, user_id: UserId, token: String) -> Result<(), CoreError> {
+        let changes = UserChanges {
+            im_token: Some(token),
+            ..UserChanges::default()
+        };
+        self.db(move |conn| match storage::users::update(conn, user_id, &changes)? {
+            0 => Err(CoreError::UserNotFound),
+            _ => Ok(()),
+        })
+        .await
+    }
+}
+
+fn profile_from(record: UserRecord) -> Profile {
+    let UserRecord {
+        row,
+        phone,
+        username,
+        has_avatar,
+    } = record;
+    Profile {
+        id: row.id,
+        phone: phone.map(|(region, number)| Phone::from_stored(region, number)),
+        username,
+        nickname: row.nickname,
+        real_name: row.real_name,
+        avatar_url: row.avatar_url,
+        gender: Gender::from_code(row.gender),
+        age: row.age,
+        birth_decade: row.birth_decade,
+        signature: row.signature,
+        contact_phone: row.contact_phone,
+        country: row.country,
+        province: row.province,
+        city: row.city,
+        district: row.district,
+        street: row.street,
+        company: row.company,
+        company_logo: row.company_logo,
+        company_address: row.company_address,
+        industry: row.industry,
+        job_title: row.job_title,
+        education: row.education,
+        school: row.school,
+        identity_card: row.identity_card,
+        qq_number: row.qq_number,
+        recommender_id: row.recommender_id,
+        recommender_raw: row.recommender_raw,
+        profile_completed: row.profile_completed,
+        role: Role::from_code(row.role),
+        banned: row.banned,
+        push_enabled: row.push_enabled,
+        im_token: row.im_token,
+        has_avatar_image: has_avatar,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        last_login_at: None,
+    }
+}

@@ -1,0 +1,120 @@
+//! Sessions for every dialect: random tokens, stored only as their SHA-256, with an expiry.
+
+use std::time::Duration;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::Service;
+use crate::domain::token::TokenShape;
+use crate::domain::{CoreError, UserId, credential::to_hex};
+use crate::storage::models::SessionRow;
+use crate::storage::{self, write_tx};
+
+/// How a dialect wants its sessions.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    pub dialect: &'static str,
+    pub shape: TokenShape,
+    pub ttl: Duration,
+    /// The client or device id the session is bound to (`client` header, `xid`).
+    pub client_id: Option<String>,
+    /// One current session per user in this dialect: a new one revokes the older ones.
+    pub single_per_user: bool,
+}
+
+/// A freshly issued session; `token` is shown to the client once and never stored.
+#[derive(Debug, Clone)]
+pub struct IssuedSession {
+    pub token: String,
+    pub user_id: UserId,
+    pub expires_at: i64,
+}
+
+/// An authenticated request's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub user_id: UserId,
+    pub client_id: Option<String>,
+    pub expires_at: i64,
+}
+
+pub fn token_hash(token: &str) -> String {
+    to_hex(&Sha256::digest(token.as_bytes()))
+}
+
+impl Service {
+    pub async fn create_session(&self, user_id: UserId, spec: SessionSpec) -> Result<IssuedSession, CoreError> {
+        let mut bytes = vec![0u8; spec.shape.random_bytes()];
+        rand::rng().fill_bytes(&mut bytes);
+        let token = spec.shape.render(&bytes);
+        let now = self.now_ms();
+        let ttl_ms = i64::try_from(spec.ttl.as_millis()).unwrap_or(i64::MAX);
+        let row = SessionRow {
+            token_hash: token_hash(&token),
+            user_id,
+            dialect: spec.dialect.to_owned(),
+            client_id: spec.client_id,
+            created_at: now,
+            expires_at: now.saturating_add(ttl_ms),
+        };
+        let expires_at = row.expires_at;
+        let single = spec.single_per_user;
+        self.db(move |conn| {
+            write_tx(conn, |conn| {
+                if single {
+                    storage::sessions::delete_of_user_in_dialect(conn, user_id, &row.dialect)?;
+                }
+                storage::sessions::insert(conn, &row).map_err(CoreError::from)
+            })
+        })
+        .await?;
+        Ok(IssuedSession {
+            token,
+            user_id,
+            expires_at,
+        })
+    }
+
+    /// The session a token names in a dialect: `SessionNotFound` for unknown, revoked or banned,
+    /// `SessionExpired` past its expiry.
+    pub async fn authenticate(&self, dialect: &'static str, token: &str) -> Result<SessionInfo, CoreError> {
+        if token.is_empty() {
+            return Err(CoreError::SessionNotFound);
+        }
+        let hash = token_hash(token);
+        let now = self.now_ms();
+        let (row, banned) = self
+            .db(move |conn| storage::sessions::find(conn, &hash, dialect).map_err(CoreError::from))
+            .await?
+            .ok_or(CoreError::SessionNotFound)?;
+        if banned {
+            return Err(CoreError::SessionNotFound);
+        }
+        if now >= row.expires_at {
+            return Err(CoreError::SessionExpired);
+        }
+        Ok(SessionInfo {
+            user_id: row.user_id,
+            client_id: row.client_id,
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// Revokes one session; false when there was none.
+    pub async fn revoke_session(&self, token: &str) -> Result<bool, CoreError> {
+        let hash = token_hash(token);
+        self.db(move |conn| Ok(storage::sessions::delete(conn, &hash)? > 0)).await
+    }
+
+    /// Revokes every session of a user in every dialect.
+    pub async fn revoke_all_sessions(&self, user_id: UserId) -> Result<usize, CoreError> {
+        self.db(move |conn| storage::sessions::delete_all_of_user(conn, user_id).map_err(CoreError::from))
+            .await
+    }
+
+    pub async fn session_count(&self, user_id: UserId) -> Result<i64, CoreError> {
+        self.db(move |conn| storage::sessions::count_of_user(conn, user_id).map_err(CoreError::from))
+            .await
+    }
+}

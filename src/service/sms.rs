@@ -1,0 +1,340 @@
+//! SMS verification codes per `(phone, purpose)`, their throttles, and verification tickets.
+
+use rand::Rng;
+use subtle_eq::constant_time_eq;
+
+use super::Service;
+use super::sms_sender::{SmsMessage, SmsOutcome, SmsSender, message_text};
+use crate::domain::CoreError;
+use crate::domain::phone::Phone;
+use crate::storage::models::{NewOutboxRow, SmsCodeRow, TicketRow};
+use crate::storage::{self, write_tx};
+
+/// Wrong guesses after which a code is dead until a new one is sent.
+pub const MAX_WRONG_ATTEMPTS: i32 = 5;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+/// Daily caps follow the calendar day of the documents' users (Asia/Shanghai, UTC+8).
+const SHANGHAI_OFFSET_MS: i64 = 8 * HOUR_MS;
+
+/// A request for a code.
+#[derive(Debug, Clone)]
+pub struct CodeRequest<'a> {
+    pub phone: &'a Phone,
+    /// The dialect's name for what the code is for (`register`, `signup`, `resetPassword`, …).
+    pub purpose: &'a str,
+    pub dialect: &'a str,
+    /// 4 to 6 digits.
+    pub code_length: usize,
+    pub client_ip: Option<&'a str>,
+}
+
+/// A message in the `log` sender's outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub region: String,
+    pub phone: String,
+    pub code: String,
+    pub purpose: String,
+    pub dialect: String,
+    pub sent_at: i64,
+}
+
+/// A ticket that proves a phone was verified, for flows that verify first and act later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub ticket: String,
+    pub phone: Phone,
+    pub purpose: String,
+    pub expires_at: i64,
+}
+
+/// Start of the UTC+8 calendar day containing `now`.
+pub fn shanghai_day_start(now: i64) -> i64 {
+    (now + SHANGHAI_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS
+}
+
+mod subtle_eq {
+    /// Compares without an early exit, so timing does not tell how many digits were right.
+    pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+pub(crate) fn codes_equal(a: &str, b: &str) -> bool {
+    constant_time_eq(a.as_bytes(), b.as_bytes())
+}
+
+impl Service {
+    fn new_code(&self, length: usize) -> String {
+        if self.config().testing.enabled
+            && let Some(fixed) = &self.config().testing.fixed_code
+        {
+            return fixed.clone();
+        }
+        let mut rng = rand::rng();
+        (0..length)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect()
+    }
+
+    /// Generates, stores and sends a code. Refusals, in order: the resend interval
+    /// (`SmsTooSoon`), the daily cap per phone, the hourly cap per client address. A failed
+    /// delivery withdraws the code and is reported (`SmsSendFailed`), never swallowed.
+    pub async fn send_code(&self, request: CodeRequest<'_>) -> Result<i64, CoreError> {
+        if !(4..=6).contains(&request.code_length) {
+            return Err(CoreError::Internal(format!(
+                "code length {} is outside 4..=6",
+                request.code_length
+            )));
+        }
+        let policy = self.config().sms.clone();
+        let now = self.now_ms();
+        let code = self.new_code(request.code_length);
+        let ttl_ms = i64::try_from(policy.code_ttl.as_millis()).unwrap_or(i64::MAX);
+        let interval_ms = i64::try_from(policy.resend_interval.as_millis()).unwrap_or(i64::MAX);
+        let row = SmsCodeRow {
+            region: request.phone.region().to_owned(),
+            phone: request.phone.number().to_owned(),
+            purpose: request.purpose.to_owned(),
+            code: code.clone(),
+            sent_at: now,
+            expires_at: now.saturating_add(ttl_ms),
+            failed_attempts: 0,
+            consumed: false,
+        };
+        let ip = request.client_ip.map(str::to_owned);
+        let stored = row.clone();
+        self.db(move |conn| {
+            write_tx(conn, |conn| {
+                if !storage::sms::put_code_if_idle(conn, &stored, now - interval_ms)? {
+                    return Err(CoreError::SmsTooSoon);
+                }
+                let subject = format!("{}:{}", stored.region, stored.phone);
+                let today = storage::sms::hit_counter(conn, "sms_phone_day", &subject, shanghai_day_start(now))?;
+                if policy.daily_limit_per_phone > 0 && today as u32 > policy.daily_limit_per_phone {
+                    return Err(CoreError::SmsDailyLimit);
+                }
+                if let Some(ip) = &ip {
+                    let window = now.div_euclid(HOUR_MS) * HOUR_MS;
+                    let hits = storage::sms::hit_counter(conn, "sms_ip_hour", ip, window)?;
+                    if policy.hourly_limit_per_ip > 0 && hits as u32 > policy.hourly_limit_per_ip {
+                        return Err(CoreError::SmsIpLimit);
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await?;
+
+        let message = SmsMessage {
+            region: row.region.clone(),
+            phone: row.phone.clone(),
+            code,
+            purpose: row.purpose.clone(),
+            dialect: request.dialect.to_owned(),
+            message: message_text(&row.code, policy.code_ttl.as_secs().div_ceil(60)),
+            sent_at: now,
+        };
+        let refusal = match self.deliver(&message).await {
+            SmsOutcome::Sent => return Ok(row.expires_at),
+            SmsOutcome::RateLimited => CoreError::SmsTooSoon,
+            SmsOutcome::InvalidPhone => {
+                tracing::warn!(phone = %request.phone, "SMS provider refused a number the local rule accepted");
+                CoreError::SmsRejectedPhone
+            }
+            SmsOutcome::Failed(reason) => {
+                tracing::error!(phone = %request.phone, %reason, "SMS delivery failed");
+                CoreError::SmsSendFailed
+            }
+        };
+        // The message never left: withdraw the code so the user may ask again at once.
+        let (region, phone, purpose) = (row.region, row.phone, row.purpose);
+        self.db(move |conn| storage::sms::withdraw_code(conn, &region, &phone, &purpose).map_err(CoreError::from))
+            .await?;
+        Err(refusal)
+    }
+
+    async fn deliver(&self, message: &SmsMessage) -> SmsOutcome {
+        match &self.inner.sms {
+            SmsSender::Log => {
+                let testing = self.config().testing.enabled;
+                let masked = Phone::from_stored(message.region.clone(), message.phone.clone()).masked();
+                if testing {
+                    tracing::info!(phone = %masked, purpose = %message.purpose, code = %message.code, "SMS (log provider)");
+                } else {
+                    tracing::info!(phone = %masked, purpose = %message.purpose, "SMS (log provider) written to the outbox");
+                }
+                let owned = message.clone();
+                let stored = self
+                    .db(move |conn| {
+                        storage::sms::push_outbox(
+                            conn,
+                            &NewOutboxRow {
+                                region: &owned.region,
+                                phone: &owned.phone,
+                                code: &owned.code,
+                                purpose: &owned.purpose,
+                                dialect: &owned.dialect,
+                                message: &owned.message,
+                                sent_at: owned.sent_at,
+                            },
+                        )
+                        .map_err(CoreError::from)
+                    })
+                    .await;
+                match stored {
+                    Ok(()) => SmsOutcome::Sent,
+                    Err(err) => SmsOutcome::Failed(err.to_string()),
+                }
+            }
+            SmsSender::Webhook(webhook) => webhook.send(message).await,
+        }
+    }
+
+    /// Checks a code and consumes it. `universal` is a dialect's legacy test code, passed only in
+    /// test mode. A code dies after [`MAX_WRONG_ATTEMPTS`] wrong guesses.
+    pub async fn verify_code(
+        &self,
+        phone: &Phone,
+        purpose: &str,
+        code: &str,
+        universal: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let (region, number, purpose, code) = (
+            phone.region().to_owned(),
+            phone.number().to_owned(),
+            purpose.to_owned(),
+            code.trim().to_owned(),
+        );
+        let universal = universal.map(str::to_owned);
+        let now = self.now_ms();
+        self.db(move |conn| {
+            write_tx(conn, |conn| {
+                let row = storage::sms::find_code(conn, &region, &number, &purpose)?;
+                if let Some(universal) = &universal
+                    && codes_equal(&code, universal)
+                {
+                    if let Some(row) = &row {
+                        storage::sms::consume_code(conn, row)?;
+                    }
+                    return Ok(Ok(()));
+                }
+                let Some(row) = row else {
+                    return Ok(Err(CoreError::CodeNotRequested));
+                };
+                if row.consumed || row.failed_attempts >= MAX_WRONG_ATTEMPTS {
+                    return Ok(Err(CoreError::CodeWrong));
+                }
+                if now >= row.expires_at {
+                    return Ok(Err(CoreError::CodeExpired));
+                }
+                if !codes_equal(&code, &row.code) {
+                    // The count must be committed even though the answer is a refusal.
+                    storage::sms::count_wrong_code(conn, &row)?;
+                    return Ok(Err(CoreError::CodeWrong));
+                }
+                storage::sms::consume_code(conn, &row)?;
+                Ok(Ok(()))
+            })
+        })
+        .await?
+    }
+
+    /// Verifies a code and returns a ticket for the phone; a phone keeps the same live ticket.
+    pub async fn verify_code_for_ticket(
+        &self,
+        phone: &Phone,
+        purpose: &str,
+        code: &str,
+        universal: Option<&str>,
+        ticket_ttl_ms: i64,
+    ) -> Result<Ticket, CoreError> {
+        self.verify_code(phone, purpose, code, universal).await?;
+        let now = self.now_ms();
+        let (region, number, purpose) = (phone.region().to_owned(), phone.number().to_owned(), purpose.to_owned());
+        let row = self
+            .db(move |conn| {
+                write_tx(conn, |conn| {
+                    if let Some(live) = storage::sms::live_ticket(conn, &region, &number, &purpose, now)? {
+                        return Ok(live);
+                    }
+                    let row = TicketRow {
+                        ticket: uuid::Uuid::new_v4().to_string(),
+                        region,
+                        phone: number,
+                        purpose,
+                        created_at: now,
+                        expires_at: now.saturating_add(ticket_ttl_ms),
+                    };
+                    storage::sms::insert_ticket(conn, &row)?;
+                    Ok(row)
+                })
+            })
+            .await?;
+        Ok(ticket_from_row(row))
+    }
+
+    /// The phone a ticket proves; tickets stay usable until they expire.
+    pub async fn redeem_ticket(&self, ticket: &str) -> Result<Ticket, CoreError> {
+        let key = ticket.trim().to_ascii_lowercase();
+        let now = self.now_ms();
+        let row = self
+            .db(move |conn| storage::sms::find_ticket(conn, &key).map_err(CoreError::from))
+            .await?
+            .filter(|row| row.expires_at > now)
+            .ok_or(CoreError::TicketUnknown)?;
+        Ok(ticket_from_row(row))
+    }
+
+    /// The `log` sender's outbox, newest first.
+    pub async fn sms_outbox(&self, national_number: Option<String>) -> Result<Vec<OutboxMessage>, CoreError> {
+        let rows = self
+            .db(move |conn| storage::sms::outbox(conn, national_number.as_deref(), 200).map_err(CoreError::from))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxMessage {
+                region: r.region,
+                phone: r.phone,
+                code: r.code,
+                purpose: r.purpose,
+                dialect: r.dialect,
+                sent_at: r.sent_at,
+            })
+            .collect())
+    }
+}
+
+fn ticket_from_row(row: TicketRow) -> Ticket {
+    Ticket {
+        ticket: row.ticket,
+        phone: Phone::from_stored(row.region, row.phone),
+        purpose: row.purpose,
+        expires_at: row.expires_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_follow_shanghai() {
+        // 2026-11-20T16:00:00Z is midnight in Shanghai.
+        let midnight = 1_795_190_400_000;
+        assert_eq!(shanghai_day_start(midnight), midnight);
+        assert_eq!(shanghai_day_start(midnight + DAY_MS - 1), midnight);
+        assert_eq!(shanghai_day_start(midnight - 1), midnight - DAY_MS);
+    }
+
+    #[test]
+    fn constant_time_equality() {
+        assert!(codes_equal("123456", "123456"));
+        assert!(!codes_equal("123456", "123457"));
+        assert!(!codes_equal("12345", "123456"));
+    }
+}

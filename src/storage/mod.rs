@@ -1,0 +1,334 @@
+//! Storage: the only place SQL lives. diesel over SQLite (embedded default) or PostgreSQL, chosen
+//! from the URL scheme, behind an r2d2 pool; migrations for both backends are embedded.
+
+pub mod avatars;
+pub mod groups;
+pub mod models;
+pub mod schema;
+pub mod sessions;
+pub mod sms;
+pub mod social;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{Connection, QueryResult, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+#[cfg(feature = "postgres")]
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection to whichever backend the URL named.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    #[cfg(feature = "postgres")]
+    Pg(diesel::PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which backend a connection talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL, checked: `sqlite://<path>` or `postgres://…` / `postgresql://…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error(
+        "database.url `{0}` is not supported: use sqlite://<path> or postgres://user@host/db"
+    )]
+    UnsupportedUrl(String),
+    #[error("this build has no PostgreSQL support (feature `postgres` is off)")]
+    PostgresNotBuilt,
+    #[error("cannot open the database: {0}")]
+    Connect(String),
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("database query: {0}")]
+    Query(#[from] DieselError),
+    #[error("migrations: {0}")]
+    Migration(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<DatabaseUrl, StorageError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.starts_with(":memory:") {
+                // A pool of in-memory databases would be many unrelated databases.
+                return Err(StorageError::UnsupportedUrl(url.to_owned()));
+            }
+            return Ok(DatabaseUrl::Sqlite {
+                path: path.to_owned(),
+            });
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres {
+                url: url.to_owned(),
+            });
+        }
+        Err(StorageError::UnsupportedUrl(redact_url(url)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite { .. } => Backend::Sqlite,
+            DatabaseUrl::Postgres { .. } => Backend::Postgres,
+        }
+    }
+}
+
+/// Hides a password in a URL before it is printed.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens connections for the pool; SQLite connections get their pragmas here.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: DatabaseUrl,
+}
+
+impl DbManager {
+    pub fn new(url: DatabaseUrl) -> DbManager {
+        DbManager { url }
+    }
+
+    fn open(&self) -> Result<DbConnection, StorageError> {
+        match &self.url {
+            DatabaseUrl::Sqlite { path } => {
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(|e| StorageError::Connect(e.to_string()))?;
+                // WAL lets readers run beside the writer; FULL makes every commit durable before
+                // the answer goes out; the busy timeout makes writers queue instead of failing.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| StorageError::Connect(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            #[cfg(feature = "postgres")]
+            DatabaseUrl::Postgres { url } => diesel::PgConnection::establish(url)
+                .map(DbConnection::Pg)
+                .map_err(|e| StorageError::Connect(e.to_string())),
+            #[cfg(not(feature = "postgres"))]
+            DatabaseUrl::Postgres { .. } => Err(StorageError::PostgresNotBuilt),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ManagerError(String);
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = ManagerError;
+
+    fn connect(&self) -> Result<DbConnection, ManagerError> {
+        self.open().map_err(|e| ManagerError(e.to_string()))
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ManagerError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ManagerError(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<DbManager>;
+pub type PooledConnection = r2d2::PooledConnection<DbManager>;
+
+/// Builds the pool and checks that one connection can be opened, so a bad URL stops start-up.
+pub fn build_pool(
+    url: &DatabaseUrl,
+    size: u32,
+    checkout_timeout: Duration,
+) -> Result<Pool, StorageError> {
+    let manager = DbManager::new(url.clone());
+    // Fail fast with the real reason instead of r2d2's generic timeout.
+    manager.open()?;
+    let pool = r2d2::Pool::builder()
+        .max_size(size.max(1))
+        .connection_timeout(checkout_timeout)
+        .build(manager)?;
+    Ok(pool)
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            #[cfg(feature = "postgres")]
+            DbConnection::Pg(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Applies every pending migration of the connection's backend; returns the versions applied.
+/// On PostgreSQL an advisory lock makes several starting processes migrate one at a time.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {
+    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| {
+        StorageError::Migration(e.to_string())
+    };
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => {
+            pg.batch_execute("SELECT pg_advisory_lock(7031102019)")?;
+            let applied = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+                .map_err(migration_error);
+            pg.batch_execute("SELECT pg_advisory_unlock(7031102019)")?;
+            applied
+        }
+        DbConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+            .map_err(migration_error),
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so a read followed by a write can never fail half-way on a snapshot that
+/// another writer moved; on PostgreSQL it is an ordinary transaction.
+pub fn write_tx<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => conn.transaction(f),
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => {
+                    commit_sqlite(conn)?;
+                    Ok(value)
+                }
+                Err(err) => {
+                    rollback_sqlite(conn);
+                    Err(err)
+                }
+            }
+        }
+    }
+}
+
+fn commit_sqlite(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(sqlite) => AnsiTransactionManager::commit_transaction(sqlite),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => Ok(()),
+    }
+}
+
+fn rollback_sqlite(conn: &mut DbConnection) {
+    if let DbConnection::Sqlite(sqlite) = conn
+        && let Err(err) = AnsiTransactionManager::rollback_transaction(sqlite)
+    {
+        tracing::error!(error = %err, "rollback failed");
+    }
+}
+
+/// True when a write failed on a unique constraint (a concurrent insert of the same key).
+pub fn is_unique_violation(err: &DieselError) -> bool {
+    matches!(
+        err,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Runs an insert inside a savepoint, so a unique violation leaves the outer transaction usable
+/// (PostgreSQL aborts a transaction on any error otherwise).
+pub fn insert_or_conflict<T>(
+    conn: &mut DbConnection,
+    insert: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
+) -> QueryResult<Option<T>> {
+    match conn.transaction(insert) {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if is_unique_violation(&err) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend_and_refuse_the_rest() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://rosetta.db").unwrap(),
+            DatabaseUrl::Sqlite {
+                path: "rosetta.db".into()
+            }
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/r.db").unwrap(),
+            DatabaseUrl::Sqlite {
+                path: "/var/lib/r.db".into()
+            }
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://postgres@127.0.0.1/x")
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://h/x").unwrap().backend(),
+            Backend::Postgres
+        );
+        for bad in [
+            "rosetta.db",
+            "mysql://h/x",
+            "sqlite://",
+            "sqlite://:memory:",
+            "",
+        ] {
+            assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

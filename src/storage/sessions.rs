@@ -1,0 +1,64 @@
+//! Sessions, stored by the SHA-256 of their token only.
+
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::models::SessionRow;
+use super::schema::{sessions, users};
+
+pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The session of a token hash within a dialect, with its user's ban flag.
+pub fn find(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    dialect: &str,
+) -> QueryResult<Option<(SessionRow, bool)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::dialect.eq(dialect))
+        .select((SessionRow::as_select(), users::banned))
+        .first(conn)
+        .optional()
+}
+
+pub fn delete(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)
+}
+
+/// Revokes every session of a user, in every dialect.
+pub fn delete_all_of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}
+
+/// Revokes a user's sessions in one dialect (a dialect with one current session per user).
+pub fn delete_of_user_in_dialect(
+    conn: &mut DbConnection,
+    user_id: i64,
+    dialect: &str,
+) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::dialect.eq(dialect)),
+    )
+    .execute(conn)
+}
+
+/// Forgets sessions that expired before `cutoff`.
+pub fn purge_expired(conn: &mut DbConnection, cutoff: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff))).execute(conn)
+}
+
+pub fn count_of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<i64> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .count()
+        .get_result(conn)
+}

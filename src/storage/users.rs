@@ -1,0 +1,189 @@
+//! Users, their identities, credentials and profile columns.
+
+use diesel::prelude::*;
+
+use super::models::{CredentialRow, UserChanges, UserRow};
+use super::schema::{avatars, credentials, data_versions, phone_identities, username_identities, users};
+use super::{DbConnection, insert_or_conflict};
+
+/// Inserts the user row and returns the new id (the sequence starts at 100000).
+pub fn insert_user(conn: &mut DbConnection, row: &UserChanges) -> QueryResult<i64> {
+    diesel::insert_into(users::table)
+        .values(row)
+        .returning(users::id)
+        .get_result(conn)
+}
+
+/// Claims a phone for a user; `None` when the phone is taken already.
+pub fn claim_phone(
+    conn: &mut DbConnection,
+    user_id: i64,
+    region: &str,
+    number: &str,
+) -> QueryResult<Option<()>> {
+    insert_or_conflict(conn, |c| {
+        diesel::insert_into(phone_identities::table)
+            .values((
+                phone_identities::region.eq(region),
+                phone_identities::number.eq(number),
+                phone_identities::user_id.eq(user_id),
+            ))
+            .execute(c)
+            .map(|_| ())
+    })
+}
+
+/// Claims a username for a user; `None` when it is taken already.
+pub fn claim_username(
+    conn: &mut DbConnection,
+    user_id: i64,
+    key: &str,
+    display: &str,
+) -> QueryResult<Option<()>> {
+    insert_or_conflict(conn, |c| {
+        diesel::insert_into(username_identities::table)
+            .values((
+                username_identities::username_key.eq(key),
+                username_identities::username.eq(display),
+                username_identities::user_id.eq(user_id),
+            ))
+            .execute(c)
+            .map(|_| ())
+    })
+}
+
+pub fn insert_credential(conn: &mut DbConnection, row: &CredentialRow) -> QueryResult<()> {
+    diesel::insert_into(credentials::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn insert_data_versions(conn: &mut DbConnection, user_id: i64, now: i64) -> QueryResult<()> {
+    diesel::insert_into(data_versions::table)
+        .values((
+            data_versions::user_id.eq(user_id),
+            data_versions::user_version.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_by_phone(conn: &mut DbConnection, region: &str, number: &str) -> QueryResult<Option<i64>> {
+    phone_identities::table
+        .filter(phone_identities::region.eq(region))
+        .filter(phone_identities::number.eq(number))
+        .select(phone_identities::user_id)
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_username(conn: &mut DbConnection, key: &str) -> QueryResult<Option<i64>> {
+    username_identities::table
+        .filter(username_identities::username_key.eq(key))
+        .select(username_identities::user_id)
+        .first(conn)
+        .optional()
+}
+
+/// A user row with its identities and whether an avatar image is stored.
+pub struct UserRecord {
+    pub row: UserRow,
+    pub phone: Option<(String, String)>,
+    pub username: Option<String>,
+    pub has_avatar: bool,
+}
+
+pub fn load(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<UserRecord>> {
+    let found: Option<(UserRow, Option<(String, String)>, Option<String>, Option<i64>)> = users::table
+        .left_join(phone_identities::table)
+        .left_join(username_identities::table)
+        .left_join(avatars::table.on(avatars::user_id.eq(users::id)))
+        .filter(users::id.eq(user_id))
+        .select((
+            UserRow::as_select(),
+            (phone_identities::region, phone_identities::number).nullable(),
+            username_identities::username.nullable(),
+            avatars::user_id.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(row, phone, username, avatar)| UserRecord {
+        row,
+        phone,
+        username,
+        has_avatar: avatar.is_some(),
+    }))
+}
+
+/// Loads several users at once, in ascending id order; unknown ids are left out.
+pub fn load_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .order(users::id.asc())
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+pub fn exists(conn: &mut DbConnection, user_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(users::table.filter(users::id.eq(user_id)))).get_result(conn)
+}
+
+pub fn update(conn: &mut DbConnection, user_id: i64, changes: &UserChanges) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::id.eq(user_id)))
+        .set(changes)
+        .execute(conn)
+}
+
+pub fn banned(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<bool>> {
+    users::table
+        .filter(users::id.eq(user_id))
+        .select(users::banned)
+        .first(conn)
+        .optional()
+}
+
+pub fn load_credential(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<CredentialRow>> {
+    credentials::table
+        .filter(credentials::user_id.eq(user_id))
+        .select(CredentialRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Counts one wrong password; returns the new count so the caller can decide a lockout.
+pub fn count_failed_login(conn: &mut DbConnection, user_id: i64) -> QueryResult<i32> {
+    diesel::update(credentials::table.filter(credentials::user_id.eq(user_id)))
+        .set(credentials::failed_attempts.eq(credentials::failed_attempts + 1))
+        .returning(credentials::failed_attempts)
+        .get_result(conn)
+}
+
+pub fn lock_until(conn: &mut DbConnection, user_id: i64, until: i64) -> QueryResult<()> {
+    diesel::update(credentials::table.filter(credentials::user_id.eq(user_id)))
+        .set(credentials::locked_until.eq(until))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn record_login(conn: &mut DbConnection, user_id: i64, now: i64) -> QueryResult<()> {
+    diesel::update(credentials::table.filter(credentials::user_id.eq(user_id)))
+        .set((
+            credentials::failed_attempts.eq(0),
+            credentials::locked_until.eq(0i64),
+            credentials::last_login_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_password(conn: &mut DbConnection, user_id: i64, hash: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(credentials::table.filter(credentials::user_id.eq(user_id)))
+        .set((
+            credentials::password_hash.eq(hash),
+            credentials::failed_attempts.eq(0),
+            credentials::locked_until.eq(0i64),
+            credentials::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
