@@ -1,0 +1,122 @@
+//! The `error_code` dialect: BlueU's `/api/user/*` (`spec/004_*.txt`), always HTTP 200 with
+//! `{error_code, error_msg[, data]}`, `X-Auth-Token` sessions of 3600 s.
+
+mod auth;
+mod error;
+mod handlers;
+pub mod wire;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{DialectContext, DialectSpec, FrameworkError, OwnDefault, OwnKey, OwnKind, RouteDoc, Volatile};
+
+pub const TOKEN_TTL_KEY: &str = "token_ttl_seconds";
+pub const DEFAULT_TOKEN_TTL: u64 = 3600;
+
+pub static SPEC: DialectSpec = DialectSpec {
+    id: "error_code",
+    title: "BlueU (004)",
+    default_port: 8085,
+    own_keys: &[OwnKey {
+        name: TOKEN_TTL_KEY,
+        kind: OwnKind::UInt,
+        default: OwnDefault::UInt(DEFAULT_TOKEN_TTL),
+        test_only: false,
+        doc: "lifetime of an X-Auth-Token in seconds (the original: 3600)",
+    }],
+    routes: ROUTES,
+    volatile: &[
+        Volatile::RequestHeader(auth::TOKEN_HEADER),
+        Volatile::JsonPointer("/data/token_id"),
+        Volatile::JsonPointer("/data/userid"),
+        Volatile::JsonPointer("/data/id"),
+        Volatile::PathSegment {
+            pattern: "/api/user/{id}",
+            index: 2,
+        },
+    ],
+    mount,
+    framework_error: error::framework_error,
+};
+
+const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        method: "POST",
+        path: "/api/user/register",
+        source: "004 §用户注册",
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/user/login",
+        source: "004 §用户登录",
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/user/resetpwd",
+        source: "004 §重置密码",
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/user/logout",
+        source: "004 §用户登出",
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/user/{id}/edit",
+        source: "004 §用户修改资料",
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/user/{id}/push",
+        source: "004 §用户信息推送开关 (/api/user/1/push)",
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/user/{id}",
+        source: "004 §用户信息推送开关 (/api/user/1, the detail)",
+    },
+];
+
+async fn wrong_method(req: HttpRequest) -> HttpResponse {
+    error::framework_error(&req, FrameworkError::MethodNotAllowed)
+}
+
+fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
+    cfg.app_data(web::Data::new(ctx.clone()))
+        .service(
+            web::resource("/api/user/register")
+                .route(web::post().to(handlers::register))
+                .default_service(web::to(wrong_method)),
+        )
+        .service(
+            web::resource("/api/user/login")
+                .route(web::post().to(handlers::login))
+                .default_service(web::to(wrong_method)),
+        )
+        .service(
+            web::resource("/api/user/resetpwd")
+                .route(web::post().to(handlers::reset_password))
+                .default_service(web::to(wrong_method)),
+        )
+        .service(
+            web::resource("/api/user/logout")
+                .route(web::post().to(handlers::logout))
+                .default_service(web::to(wrong_method)),
+        )
+        .service(
+            web::resource(r"/api/user/{id:\d+}/edit")
+                .route(web::post().to(handlers::edit))
+                .default_service(web::to(wrong_method)),
+        )
+        .service(
+            web::resource(r"/api/user/{id:\d+}/push")
+                .route(web::post().to(handlers::push))
+                .default_service(web::to(wrong_method)),
+        )
+        .service(
+            web::resource(r"/api/user/{id:\d+}")
+                .route(web::get().to(handlers::detail))
+                .route(web::post().to(handlers::detail))
+                .default_service(web::to(wrong_method)),
+        );
+}

@@ -1,0 +1,115 @@
+//! The dialects: adapters that reproduce five legacy wire formats on top of the account core.
+//! Each registers a [`DialectSpec`]; the server mounts every enabled one at its listener and
+//! prefix. Dialects call the service only, never storage.
+
+pub mod support;
+
+#[cfg(feature = "error_code")]
+pub mod error_code;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::service::Service;
+use crate::settings::DialectSettings;
+
+/// A failure that happens before a dialect handler can answer: the server renders it in the
+/// envelope of the dialect that owns the listener or prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameworkError {
+    /// No route matches the path.
+    NotFound,
+    /// The path exists but not for this method.
+    MethodNotAllowed,
+    /// The body is larger than the dialect's limit.
+    PayloadTooLarge,
+    /// The body could not be read or decoded.
+    BadRequest(String),
+}
+
+/// The kind of a dialect's own configuration key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnKind {
+    UInt,
+    Text,
+    Bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnDefault {
+    UInt(u64),
+    Text(&'static str),
+    Bool(bool),
+    Unset,
+}
+
+/// A key of `[dialects.<id>]` beyond `enabled`, `listen` and `prefix`.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnKey {
+    pub name: &'static str,
+    pub kind: OwnKind,
+    pub default: OwnDefault,
+    /// Accepted only with `testing.enabled` (legacy universal codes and the like).
+    pub test_only: bool,
+    pub doc: &'static str,
+}
+
+/// Where a dialect carries values that differ from run to run (tokens, ids, timestamps), so the
+/// replayer can compare them by type and rebind them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Volatile {
+    RequestHeader(&'static str),
+    ResponseHeader(&'static str),
+    Cookie(&'static str),
+    FormField(&'static str),
+    /// A JSON pointer into request or response bodies.
+    JsonPointer(&'static str),
+    /// A path segment, by position, in paths matching the pattern.
+    PathSegment {
+        pattern: &'static str,
+        index: usize,
+    },
+}
+
+/// One route of a dialect, with the document section it comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDoc {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub source: &'static str,
+}
+
+/// What the server needs to know about a dialect.
+pub struct DialectSpec {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub default_port: u16,
+    pub own_keys: &'static [OwnKey],
+    pub routes: &'static [RouteDoc],
+    pub volatile: &'static [Volatile],
+    /// Registers the dialect's routes (paths relative to its prefix).
+    pub mount: fn(&mut web::ServiceConfig, &DialectContext),
+    /// Renders a framework failure in the dialect's envelope.
+    pub framework_error: fn(&HttpRequest, FrameworkError) -> HttpResponse,
+}
+
+/// What a mounted dialect gets: the core and its own settings.
+#[derive(Clone)]
+pub struct DialectContext {
+    pub service: Service,
+    pub settings: DialectSettings,
+    pub testing: bool,
+}
+
+/// Every dialect compiled into this build.
+static REGISTRY: &[&DialectSpec] = &[
+    #[cfg(feature = "error_code")]
+    &error_code::SPEC,
+];
+
+pub fn registry() -> &'static [&'static DialectSpec] {
+    REGISTRY
+}
+
+pub fn find(id: &str) -> Option<&'static DialectSpec> {
+    registry().iter().copied().find(|spec| spec.id == id)
+}

@@ -1,0 +1,160 @@
+//! Prometheus metrics of this process: requests by dialect, endpoint and outcome, and a latency
+//! histogram. Per process by design: Prometheus scrapes and sums every gateway process.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+
+use super::OpsState;
+
+/// How a request ended, as the dialect judged it (many dialects answer errors with HTTP 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Ok,
+    ClientError,
+    AuthError,
+    Busy,
+    ServerError,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::ClientError => "client_error",
+            Outcome::AuthError => "auth_error",
+            Outcome::Busy => "busy",
+            Outcome::ServerError => "server_error",
+        }
+    }
+
+    /// For answers a dialect did not label: judged by the HTTP status.
+    pub fn from_status(status: u16) -> Outcome {
+        match status {
+            200..=399 => Outcome::Ok,
+            401 | 403 => Outcome::AuthError,
+            400..=499 => Outcome::ClientError,
+            503 => Outcome::Busy,
+            _ => Outcome::ServerError,
+        }
+    }
+}
+
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Default)]
+struct Tables {
+    requests: BTreeMap<(String, String, Outcome), u64>,
+    latency: BTreeMap<(String, String), Histogram>,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    tables: Mutex<Tables>,
+}
+
+impl Metrics {
+    pub fn record(&self, dialect: &str, endpoint: &str, outcome: Outcome, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let Ok(mut tables) = self.tables.lock() else {
+            return;
+        };
+        *tables
+            .requests
+            .entry((dialect.to_owned(), endpoint.to_owned(), outcome))
+            .or_insert(0) += 1;
+        let histogram = tables
+            .latency
+            .entry((dialect.to_owned(), endpoint.to_owned()))
+            .or_default();
+        for (bucket, count) in BUCKETS.iter().zip(histogram.counts.iter_mut()) {
+            if seconds <= *bucket {
+                *count += 1;
+            }
+        }
+        histogram.sum += seconds;
+        histogram.count += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let Ok(tables) = self.tables.lock() else {
+            return out;
+        };
+        out.push_str("# HELP rosetta_requests_total Requests answered, by dialect, endpoint and outcome.\n");
+        out.push_str("# TYPE rosetta_requests_total counter\n");
+        for ((dialect, endpoint, outcome), count) in &tables.requests {
+            let _ = writeln!(
+                out,
+                "rosetta_requests_total{{dialect=\"{}\",endpoint=\"{}\",outcome=\"{}\"}} {count}",
+                escape(dialect),
+                escape(endpoint),
+                outcome.as_str()
+            );
+        }
+        out.push_str("# HELP rosetta_request_duration_seconds Time to answer a request.\n");
+        out.push_str("# TYPE rosetta_request_duration_seconds histogram\n");
+        for ((dialect, endpoint), h) in &tables.latency {
+            let labels = format!("dialect=\"{}\",endpoint=\"{}\"", escape(dialect), escape(endpoint));
+            for (bucket, count) in BUCKETS.iter().zip(h.counts.iter()) {
+                let _ = writeln!(out, "rosetta_request_duration_seconds_bucket{{{labels},le=\"{bucket}\"}} {count}");
+            }
+            let _ = writeln!(out, "rosetta_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "rosetta_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "rosetta_request_duration_seconds_count{{{labels}}} {}", h.count);
+        }
+        out
+    }
+}
+
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+pub async fn render(state: web::Data<OpsState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histograms() {
+        let m = Metrics::default();
+        m.record("error_code", "/api/user/login", Outcome::Ok, Duration::from_millis(3));
+        m.record("error_code", "/api/user/login", Outcome::Ok, Duration::from_millis(30));
+        m.record("error_code", "/api/user/login", Outcome::AuthError, Duration::from_millis(1));
+        let text = m.render();
+        assert!(text.contains(
+            "rosetta_requests_total{dialect=\"error_code\",endpoint=\"/api/user/login\",outcome=\"ok\"} 2"
+        ));
+        assert!(text.contains("outcome=\"auth_error\"} 1"));
+        assert!(text.contains(
+            "rosetta_request_duration_seconds_bucket{dialect=\"error_code\",endpoint=\"/api/user/login\",le=\"0.005\"} 2"
+        ));
+        assert!(text.contains("rosetta_request_duration_seconds_count{dialect=\"error_code\",endpoint=\"/api/user/login\"} 3"));
+    }
+
+    #[test]
+    fn unlabelled_answers_are_judged_by_status() {
+        assert_eq!(Outcome::from_status(200), Outcome::Ok);
+        assert_eq!(Outcome::from_status(403), Outcome::AuthError);
+        assert_eq!(Outcome::from_status(404), Outcome::ClientError);
+        assert_eq!(Outcome::from_status(503), Outcome::Busy);
+        assert_eq!(Outcome::from_status(500), Outcome::ServerError);
+    }
+}

@@ -1,0 +1,42 @@
+//! The ops listener: health, readiness, Prometheus metrics and the admin API.
+
+pub mod admin;
+pub mod health;
+pub mod metrics;
+pub mod observe;
+
+use actix_web::{App, HttpResponse, web};
+
+use crate::service::Service;
+
+/// What the ops handlers share.
+#[derive(Clone)]
+pub struct OpsState {
+    pub service: Service,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
+    pub admin_token: Option<String>,
+}
+
+/// Builds the ops application.
+pub fn app(
+    state: OpsState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::JsonConfig::default().limit(64 * 1024))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::render))
+        .service(admin::scope())
+        .default_service(web::to(|| async {
+            HttpResponse::NotFound().json(serde_json::json!({"error": "not found"}))
+        }))
+}

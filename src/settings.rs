@@ -1,0 +1,603 @@
+//! Typed settings, layered with the `config` crate: built-in defaults, then a TOML file
+//! (`--config FILE`, else `./rosetta.toml` if present), then `ROSETTA__<SECTION>__<KEY>`
+//! environment variables. An unknown key or a bad value stops start-up with the key's name.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat, Value, ValueKind};
+use serde::Deserialize;
+
+use crate::dialects::{self, OwnDefault, OwnKey, OwnKind};
+
+/// The ids of the operator contract, whether or not this build serves them yet.
+pub const CONTRACT_DIALECTS: [&str; 5] = ["struts", "code_sec", "rest", "code_result", "error_code"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "sqlite://rosetta.db".into(),
+            pool_size: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsSettings {
+    pub listen: String,
+    pub admin_token: Option<String>,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        OpsSettings {
+            listen: "127.0.0.1:8080".into(),
+            admin_token: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    Log,
+    Webhook,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSettings {
+    pub provider: SmsProvider,
+    pub webhook_url: Option<String>,
+    pub code_ttl_seconds: u64,
+    pub resend_interval_seconds: u64,
+    pub daily_limit_per_phone: u32,
+    pub hourly_limit_per_ip: u32,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        SmsSettings {
+            provider: SmsProvider::Log,
+            webhook_url: None,
+            code_ttl_seconds: 300,
+            resend_interval_seconds: 60,
+            daily_limit_per_phone: 10,
+            hourly_limit_per_ip: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySettings {
+    pub bcrypt_cost: u32,
+    pub lockout_threshold: u32,
+    pub login_attempts_per_ip_per_minute: u32,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        SecuritySettings {
+            bcrypt_cost: 10,
+            lockout_threshold: 5,
+            login_attempts_per_ip_per_minute: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestingSettings {
+    pub enabled: bool,
+    pub fixed_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordSettings {
+    pub enabled: bool,
+    pub dir: String,
+    pub redact: bool,
+}
+
+impl Default for RecordSettings {
+    fn default() -> Self {
+        RecordSettings {
+            enabled: false,
+            dir: "recordings".into(),
+            redact: true,
+        }
+    }
+}
+
+/// A value of one of a dialect's own keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnValue {
+    UInt(u64),
+    Text(String),
+    Bool(bool),
+    Unset,
+}
+
+/// One dialect's settings, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialectSettings {
+    pub enabled: bool,
+    pub listen: SocketAddr,
+    /// `""` or `/segment[/segment…]`, never ending in `/`.
+    pub prefix: String,
+    pub own: BTreeMap<&'static str, OwnValue>,
+}
+
+impl DialectSettings {
+    pub fn uint(&self, key: &str) -> Option<u64> {
+        match self.own.get(key) {
+            Some(OwnValue::UInt(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn text(&self, key: &str) -> Option<&str> {
+        match self.own.get(key) {
+            Some(OwnValue::Text(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        match self.own.get(key) {
+            Some(OwnValue::Bool(v)) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// The raw sections as the file and environment give them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSettings {
+    database: DatabaseSettings,
+    ops: OpsSettings,
+    sms: SmsSettings,
+    security: SecuritySettings,
+    testing: TestingSettings,
+    record: RecordSettings,
+    dialects: BTreeMap<String, BTreeMap<String, Value>>,
+}
+
+/// All settings, checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub ops: OpsSettings,
+    pub ops_listen: SocketAddr,
+    pub sms: SmsSettings,
+    pub security: SecuritySettings,
+    pub testing: TestingSettings,
+    pub record: RecordSettings,
+    /// Every dialect compiled into this build, by id.
+    pub dialects: BTreeMap<&'static str, DialectSettings>,
+    /// Things an operator should hear about at start (test hooks on, sections ignored).
+    pub warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (or `./rosetta.toml` when present), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let mut builder = Config::builder();
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(SettingsError::MissingFile(path.to_owned()));
+                }
+                builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+            }
+            None => {
+                let default = Path::new("rosetta.toml");
+                if default.exists() {
+                    builder = builder.add_source(File::from(default).format(FileFormat::Toml));
+                }
+            }
+        }
+        let config = builder.add_source(environment()).build()?;
+        Settings::from_config(config)
+    }
+
+    /// Settings from TOML text, with the environment ignored (tests and examples).
+    pub fn from_toml(text: &str) -> Result<Settings, SettingsError> {
+        let config = Config::builder()
+            .add_source(File::from_str(text, FileFormat::Toml))
+            .build()?;
+        Settings::from_config(config)
+    }
+
+    fn from_config(config: Config) -> Result<Settings, SettingsError> {
+        let raw: RawSettings = config.try_deserialize()?;
+        raw.validate()
+    }
+
+    pub fn bcrypt_cost_floor(&self) -> u32 {
+        if self.testing.enabled { 4 } else { 10 }
+    }
+
+    pub fn code_ttl(&self) -> Duration {
+        Duration::from_secs(self.sms.code_ttl_seconds)
+    }
+}
+
+fn environment() -> Environment {
+    Environment::with_prefix("ROSETTA")
+        .prefix_separator("__")
+        .separator("__")
+}
+
+impl RawSettings {
+    fn validate(self) -> Result<Settings, SettingsError> {
+        let mut warnings = Vec::new();
+        crate::storage::DatabaseUrl::parse(&self.database.url)
+            .map_err(|e| invalid("database.url", e.to_string()))?;
+        if !(1..=256).contains(&self.database.pool_size) {
+            return Err(invalid("database.pool_size", "must be between 1 and 256"));
+        }
+        let ops_listen = parse_listen("ops.listen", &self.ops.listen)?;
+        if let Some(token) = &self.ops.admin_token {
+            if token.is_empty() {
+                return Err(invalid("ops.admin_token", "must not be empty (leave it out to turn the admin API off)"));
+            }
+            if token.len() < 16 {
+                warnings.push("ops.admin_token is shorter than 16 characters".to_owned());
+            }
+        }
+        match (self.sms.provider, &self.sms.webhook_url) {
+            (SmsProvider::Webhook, None) => {
+                return Err(invalid("sms.webhook_url", "is required when sms.provider = \"webhook\""));
+            }
+            (SmsProvider::Webhook, Some(url)) if !url.starts_with("http://") => {
+                return Err(invalid(
+                    "sms.webhook_url",
+                    "must be an http:// URL (put a TLS-terminating relay on the same host for https)",
+                ));
+            }
+            _ => {}
+        }
+        if self.sms.code_ttl_seconds == 0 {
+            return Err(invalid("sms.code_ttl_seconds", "must be at least 1"));
+        }
+        let floor = if self.testing.enabled { 4 } else { 10 };
+        if self.security.bcrypt_cost < floor || self.security.bcrypt_cost > 31 {
+            return Err(invalid(
+                "security.bcrypt_cost",
+                format!("must be between {floor} and 31 (below 10 only with testing.enabled)"),
+            ));
+        }
+        if let Some(code) = &self.testing.fixed_code {
+            if !self.testing.enabled {
+                return Err(invalid("testing.fixed_code", "requires testing.enabled = true"));
+            }
+            if !(4..=6).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid("testing.fixed_code", "must be 4 to 6 digits"));
+            }
+            warnings.push(format!("test mode: every SMS code is {code} (testing.fixed_code)"));
+        }
+        if self.testing.enabled {
+            warnings.push("test mode is on (testing.enabled): never use it in production".to_owned());
+        }
+        if self.record.enabled && self.record.dir.is_empty() {
+            return Err(invalid("record.dir", "must not be empty when recording is enabled"));
+        }
+
+        let mut raw_dialects = self.dialects;
+        let mut dialects = BTreeMap::new();
+        for spec in dialects::registry() {
+            let section = raw_dialects.remove(spec.id).unwrap_or_default();
+            let resolved = resolve_dialect(spec, section, self.testing.enabled, &mut warnings)?;
+            dialects.insert(spec.id, resolved);
+        }
+        for (id, _) in raw_dialects {
+            if CONTRACT_DIALECTS.contains(&id.as_str()) {
+                warnings.push(format!("[dialects.{id}] is ignored: this build does not serve that dialect yet"));
+            } else {
+                return Err(invalid(
+                    format!("dialects.{id}"),
+                    format!("unknown dialect (known: {})", CONTRACT_DIALECTS.join(", ")),
+                ));
+            }
+        }
+        check_listeners(&dialects, ops_listen)?;
+        Ok(Settings {
+            database: self.database,
+            ops: self.ops,
+            ops_listen,
+            sms: self.sms,
+            security: self.security,
+            testing: self.testing,
+            record: self.record,
+            dialects,
+            warnings,
+        })
+    }
+}
+
+fn parse_listen(key: &str, text: &str) -> Result<SocketAddr, SettingsError> {
+    text.trim()
+        .parse()
+        .map_err(|_| invalid(key, format!("`{text}` is not an address like 127.0.0.1:8085")))
+}
+
+fn resolve_dialect(
+    spec: &dialects::DialectSpec,
+    mut section: BTreeMap<String, Value>,
+    testing: bool,
+    warnings: &mut Vec<String>,
+) -> Result<DialectSettings, SettingsError> {
+    let id = spec.id;
+    let key = |name: &str| format!("dialects.{id}.{name}");
+    let enabled = match section.remove("enabled") {
+        Some(value) => strict_bool(&key("enabled"), &value)?,
+        None => true,
+    };
+    let listen = match section.remove("listen") {
+        Some(value) => parse_listen(&key("listen"), &strict_text(&key("listen"), &value)?)?,
+        None => SocketAddr::from(([127, 0, 0, 1], spec.default_port)),
+    };
+    let prefix = match section.remove("prefix") {
+        Some(value) => normalise_prefix(&key("prefix"), &strict_text(&key("prefix"), &value)?)?,
+        None => String::new(),
+    };
+    let mut own = BTreeMap::new();
+    for OwnKey {
+        name,
+        kind,
+        default,
+        test_only,
+        ..
+    } in spec.own_keys
+    {
+        let value = match section.remove(*name) {
+            Some(value) => {
+                let parsed = match kind {
+                    OwnKind::UInt => OwnValue::UInt(strict_uint(&key(name), &value)?),
+                    OwnKind::Text => OwnValue::Text(strict_text(&key(name), &value)?),
+                    OwnKind::Bool => OwnValue::Bool(strict_bool(&key(name), &value)?),
+                };
+                if *test_only {
+                    if !testing {
+                        return Err(invalid(key(name), "is a test-only option: it requires testing.enabled = true"));
+                    }
+                    warnings.push(format!("test mode: {} is on", key(name)));
+                }
+                parsed
+            }
+            None => match default {
+                OwnDefault::UInt(v) => OwnValue::UInt(*v),
+                OwnDefault::Text(v) => OwnValue::Text((*v).to_owned()),
+                OwnDefault::Bool(v) => OwnValue::Bool(*v),
+                OwnDefault::Unset => OwnValue::Unset,
+            },
+        };
+        own.insert(*name, value);
+    }
+    if let Some(unknown) = section.keys().next() {
+        let mut known: Vec<&str> = vec!["enabled", "listen", "prefix"];
+        known.extend(spec.own_keys.iter().map(|k| k.name));
+        return Err(invalid(
+            key(unknown),
+            format!("unknown key (known: {})", known.join(", ")),
+        ));
+    }
+    Ok(DialectSettings {
+        enabled,
+        listen,
+        prefix,
+        own,
+    })
+}
+
+fn strict_bool(key: &str, value: &Value) -> Result<bool, SettingsError> {
+    match &value.kind {
+        ValueKind::Boolean(b) => Ok(*b),
+        ValueKind::String(s) if s == "true" => Ok(true),
+        ValueKind::String(s) if s == "false" => Ok(false),
+        _ => Err(invalid(key, "must be true or false")),
+    }
+}
+
+fn strict_uint(key: &str, value: &Value) -> Result<u64, SettingsError> {
+    let parsed = match &value.kind {
+        ValueKind::I64(v) => u64::try_from(*v).ok(),
+        ValueKind::I128(v) => u64::try_from(*v).ok(),
+        ValueKind::U64(v) => Some(*v),
+        ValueKind::U128(v) => u64::try_from(*v).ok(),
+        ValueKind::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| invalid(key, "must be a whole number of 0 or more"))
+}
+
+fn strict_text(key: &str, value: &Value) -> Result<String, SettingsError> {
+    match &value.kind {
+        ValueKind::String(s) => Ok(s.clone()),
+        ValueKind::I64(v) => Ok(v.to_string()),
+        ValueKind::U64(v) => Ok(v.to_string()),
+        _ => Err(invalid(key, "must be a string")),
+    }
+}
+
+fn normalise_prefix(key: &str, text: &str) -> Result<String, SettingsError> {
+    let trimmed = text.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let valid = trimmed.starts_with('/')
+        && trimmed[1..]
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c)));
+    if !valid {
+        return Err(invalid(key, format!("`{text}` is not a path prefix like /blueu")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Two dialects on one address need prefixes that do not contain each other.
+fn check_listeners(dialects: &BTreeMap<&'static str, DialectSettings>, ops: SocketAddr) -> Result<(), SettingsError> {
+    let enabled: Vec<(&&str, &DialectSettings)> = dialects.iter().filter(|(_, d)| d.enabled).collect();
+    for (i, (id, a)) in enabled.iter().enumerate() {
+        if a.listen == ops && ops.port() != 0 {
+            return Err(invalid(format!("dialects.{id}.listen"), "is the ops listener's address"));
+        }
+        for (other, b) in &enabled[i + 1..] {
+            // Port 0 asks for a fresh port per listener, so such dialects never share one.
+            if a.listen != b.listen || a.listen.port() == 0 {
+                continue;
+            }
+            if prefixes_overlap(&a.prefix, &b.prefix) {
+                return Err(invalid(
+                    format!("dialects.{other}.prefix"),
+                    format!(
+                        "`{}` overlaps dialect {id}'s prefix `{}` on {}: dialects sharing a listen address need distinct prefixes",
+                        b.prefix, a.prefix, a.listen
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn prefixes_overlap(a: &str, b: &str) -> bool {
+    let within = |short: &str, long: &str| long == short || long.starts_with(&format!("{short}/")) || short.is_empty();
+    within(a, b) || within(b, a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let s = Settings::from_toml("").unwrap();
+        assert_eq!(s.database.url, "sqlite://rosetta.db");
+        assert_eq!(s.ops_listen.to_string(), "127.0.0.1:8080");
+        assert!(s.ops.admin_token.is_none());
+        assert_eq!(s.sms.provider, SmsProvider::Log);
+        assert_eq!(s.security.bcrypt_cost, 10);
+        assert!(!s.testing.enabled);
+        assert!(s.record.redact);
+        #[cfg(feature = "error_code")]
+        {
+            let d = &s.dialects["error_code"];
+            assert!(d.enabled);
+            assert_eq!(d.listen.to_string(), "127.0.0.1:8085");
+            assert_eq!(d.prefix, "");
+        }
+    }
+
+    fn refusal(text: &str) -> String {
+        Settings::from_toml(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        assert!(refusal("[database]\nurll = 'x'\n").contains("urll"));
+        assert!(refusal("[nonsense]\nx = 1\n").contains("nonsense"));
+        assert!(refusal("[dialects.klingon]\nenabled = true\n").contains("dialects.klingon"));
+        #[cfg(feature = "error_code")]
+        assert!(refusal("[dialects.error_code]\ncolour = 'red'\n").contains("dialects.error_code.colour"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        assert!(refusal("[database]\npool_size = 'many'\n").contains("database.pool_size"));
+        assert!(refusal("[database]\nurl = 'mysql://x/y'\n").contains("database.url"));
+        assert!(refusal("[ops]\nlisten = 'nowhere'\n").contains("ops.listen"));
+        assert!(refusal("[security]\nbcrypt_cost = 4\n").contains("security.bcrypt_cost"));
+        assert!(refusal("[testing]\nfixed_code = '123456'\n").contains("testing.fixed_code"));
+        assert!(refusal("[testing]\nenabled = true\nfixed_code = '12'\n").contains("testing.fixed_code"));
+        assert!(refusal("[sms]\nprovider = 'webhook'\n").contains("sms.webhook_url"));
+        assert!(refusal("[sms]\nprovider = 'pigeon'\n").contains("pigeon"));
+        #[cfg(feature = "error_code")]
+        {
+            assert!(refusal("[dialects.error_code]\nenabled = 'yes'\n").contains("dialects.error_code.enabled"));
+            assert!(refusal("[dialects.error_code]\nprefix = 'no-slash'\n").contains("dialects.error_code.prefix"));
+            assert!(refusal("[dialects.error_code]\ntoken_ttl_seconds = -1\n").contains("token_ttl_seconds"));
+            assert!(refusal("[dialects.error_code]\nlisten = '127.0.0.1:8080'\n").contains("ops listener"));
+        }
+    }
+
+    #[test]
+    fn test_mode_unlocks_test_hooks_with_warnings() {
+        let s = Settings::from_toml("[testing]\nenabled = true\nfixed_code = '0123'\n[security]\nbcrypt_cost = 4\n").unwrap();
+        assert_eq!(s.testing.fixed_code.as_deref(), Some("0123"));
+        assert!(s.warnings.iter().any(|w| w.contains("0123")));
+        assert!(s.warnings.iter().any(|w| w.contains("test mode is on")));
+    }
+
+    #[test]
+    fn contract_dialects_not_built_yet_are_ignored_with_a_warning() {
+        let s = Settings::from_toml("[dialects.struts]\nlisten = '127.0.0.1:9999'\n").unwrap();
+        assert!(s.warnings.iter().any(|w| w.contains("dialects.struts")));
+    }
+
+    #[test]
+    fn prefixes() {
+        assert!(prefixes_overlap("", "/a"));
+        assert!(prefixes_overlap("/a", "/a/b"));
+        assert!(prefixes_overlap("/a", "/a"));
+        assert!(!prefixes_overlap("/a", "/ab"));
+        assert!(!prefixes_overlap("/a", "/b"));
+        assert_eq!(normalise_prefix("k", "/blueu/").unwrap(), "/blueu");
+        assert!(normalise_prefix("k", "/a//b").is_err());
+    }
+
+    #[test]
+    fn environment_overrides_use_double_underscores() {
+        // The environment layer is exercised through `config` directly so the test does not
+        // depend on (or change) this process's environment.
+        let config = Config::builder()
+            .add_source(File::from_str("[database]\npool_size = 2\n", FileFormat::Toml))
+            .add_source(
+                environment().source(Some(
+                    [
+                        ("ROSETTA__DATABASE__POOL_SIZE".to_owned(), "5".to_owned()),
+                        ("ROSETTA__TESTING__ENABLED".to_owned(), "true".to_owned()),
+                        ("ROSETTA__TESTING__FIXED_CODE".to_owned(), "012345".to_owned()),
+                    ]
+                    .into_iter()
+                    .collect(),
+                )),
+            )
+            .build()
+            .unwrap();
+        let s = Settings::from_config(config).unwrap();
+        assert_eq!(s.database.pool_size, 5);
+        assert_eq!(s.testing.fixed_code.as_deref(), Some("012345"));
+    }
+}

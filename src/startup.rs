@@ -1,0 +1,344 @@
+//! Builds the gateway from settings: the core, one `HttpServer` per listen address with the
+//! enabled dialects mounted at their prefixes, and the ops listener. Production and tests share
+//! this code; tests listen on port 0.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::Context;
+
+use crate::dialects::{self, DialectContext, DialectSpec, FrameworkError};
+use crate::ops::metrics::Metrics;
+use crate::ops::observe::{ListenerMap, observe};
+use crate::ops::{self, OpsState};
+use crate::service::sms_sender::WebhookSender;
+use crate::service::{
+    Clock, CoreConfig, LoginPolicy, PasswordHasher, Service, SmsPolicy, SmsSender, SystemClock, TestHooks,
+};
+use crate::settings::{Settings, SmsProvider};
+use crate::storage::{self, DatabaseUrl};
+
+/// How long a request may wait for a pooled connection before it fails.
+const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a login may wait for the bcrypt queue before the core answers "busy".
+const HASH_QUEUE_DEADLINE: Duration = Duration::from_secs(5);
+/// How long in-flight requests get to finish at shutdown.
+const SHUTDOWN_GRACE_SECS: u64 = 30;
+
+/// Opens the database, applies migrations and builds the account core.
+pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Service> {
+    let url = DatabaseUrl::parse(&settings.database.url)?;
+    let pool_size = settings.database.pool_size;
+    let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<storage::Pool> {
+        let pool = storage::build_pool(&url, pool_size, POOL_CHECKOUT_TIMEOUT)
+            .with_context(|| format!("opening {}", storage::redact_url(&display_url(&url))))?;
+        let mut conn = pool.get()?;
+        let applied = storage::run_migrations(&mut conn)?;
+        for version in applied {
+            tracing::info!(%version, "migration applied");
+        }
+        Ok(pool)
+    })
+    .await??;
+
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let cost = settings.security.bcrypt_cost;
+    let hasher =
+        tokio::task::spawn_blocking(move || PasswordHasher::new(cost, cores, HASH_QUEUE_DEADLINE)).await??;
+    let sms = match settings.sms.provider {
+        SmsProvider::Log => SmsSender::Log,
+        SmsProvider::Webhook => SmsSender::Webhook(WebhookSender {
+            url: settings.sms.webhook_url.clone().unwrap_or_default(),
+            timeout: Duration::from_secs(10),
+        }),
+    };
+    let config = CoreConfig {
+        sms: SmsPolicy {
+            code_ttl: settings.code_ttl(),
+            resend_interval: Duration::from_secs(settings.sms.resend_interval_seconds),
+            daily_limit_per_phone: settings.sms.daily_limit_per_phone,
+            hourly_limit_per_ip: settings.sms.hourly_limit_per_ip,
+        },
+        login: LoginPolicy {
+            lockout_threshold: settings.security.lockout_threshold,
+            attempts_per_ip_per_minute: settings.security.login_attempts_per_ip_per_minute,
+        },
+        testing: TestHooks {
+            enabled: settings.testing.enabled,
+            fixed_code: settings.testing.fixed_code.clone(),
+        },
+    };
+    Ok(Service::new(pool, clock, config, hasher, sms))
+}
+
+fn display_url(url: &DatabaseUrl) -> String {
+    match url {
+        DatabaseUrl::Sqlite { path } => format!("sqlite://{path}"),
+        DatabaseUrl::Postgres { url } => url.clone(),
+    }
+}
+
+/// Applies migrations and exits (`rosetta migrate`).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
+    let url = DatabaseUrl::parse(&settings.database.url)?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        let pool = storage::build_pool(&url, 1, POOL_CHECKOUT_TIMEOUT)?;
+        let mut conn = pool.get()?;
+        Ok(storage::run_migrations(&mut conn)?)
+    })
+    .await?
+}
+
+/// A built gateway whose listeners are bound but not yet serving.
+pub struct Application {
+    servers: Vec<Server>,
+    addresses: BTreeMap<String, SocketAddr>,
+    service: Service,
+}
+
+/// A gateway serving in the background (tests, the replayer).
+pub struct RunningApplication {
+    handles: Vec<ServerHandle>,
+    pub addresses: BTreeMap<String, SocketAddr>,
+    pub service: Service,
+}
+
+impl RunningApplication {
+    pub fn address(&self, name: &str) -> Option<SocketAddr> {
+        self.addresses.get(name).copied()
+    }
+
+    pub async fn stop(self) {
+        for handle in self.handles {
+            handle.stop(true).await;
+        }
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let service = build_service(&settings, Arc::new(SystemClock)).await?;
+        Application::with_service(settings, service)
+    }
+
+    /// Binds every listener for an already built core.
+    pub fn with_service(settings: Settings, service: Service) -> anyhow::Result<Application> {
+        for warning in &settings.warnings {
+            tracing::warn!("{warning}");
+        }
+        let metrics = Arc::new(Metrics::default());
+        let mut addresses = BTreeMap::new();
+        let mut servers = Vec::new();
+
+        for group in listener_groups(&settings) {
+            let listener = TcpListener::bind(group.address)
+                .with_context(|| format!("binding {} for {}", group.address, group.names()))?;
+            let bound = listener.local_addr()?;
+            for (spec, _) in &group.dialects {
+                addresses.insert(spec.id.to_owned(), bound);
+            }
+            let contexts: Vec<(&'static DialectSpec, DialectContext)> = group
+                .dialects
+                .iter()
+                .map(|(spec, _)| {
+                    let ctx = DialectContext {
+                        service: service.clone(),
+                        settings: settings.dialects[spec.id].clone(),
+                        testing: settings.testing.enabled,
+                    };
+                    (*spec, ctx)
+                })
+                .collect();
+            let map = ListenerMap {
+                metrics: metrics.clone(),
+                prefixes: Arc::new(
+                    group
+                        .dialects
+                        .iter()
+                        .map(|(spec, prefix)| (prefix.clone(), spec.id))
+                        .collect(),
+                ),
+            };
+            let server = HttpServer::new(move || dialect_app(contexts.clone(), map.clone()))
+                .disable_signals()
+                .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+                .listen(listener)?
+                .run();
+            tracing::info!(address = %bound, dialects = %group.names(), "listening");
+            servers.push(server);
+        }
+
+        let ops_listener = TcpListener::bind(settings.ops_listen).with_context(|| format!("binding ops listener {}", settings.ops_listen))?;
+        let ops_bound = ops_listener.local_addr()?;
+        addresses.insert("ops".to_owned(), ops_bound);
+        let state = OpsState {
+            service: service.clone(),
+            metrics,
+            admin_token: settings.ops.admin_token.clone(),
+        };
+        if state.admin_token.is_none() {
+            tracing::info!("admin API off (ops.admin_token is not set)");
+        }
+        let ops_server = HttpServer::new(move || ops::app(state.clone()))
+            .disable_signals()
+            .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+            .workers(1)
+            .listen(ops_listener)?
+            .run();
+        tracing::info!(address = %ops_bound, "ops listening");
+        servers.push(ops_server);
+
+        Ok(Application {
+            servers,
+            addresses,
+            service,
+        })
+    }
+
+    pub fn address(&self, name: &str) -> Option<SocketAddr> {
+        self.addresses.get(name).copied()
+    }
+
+    /// Serves in the background and returns at once.
+    pub fn spawn(self) -> RunningApplication {
+        let handles = self.servers.iter().map(Server::handle).collect();
+        for server in self.servers {
+            actix_web::rt::spawn(server);
+        }
+        RunningApplication {
+            handles,
+            addresses: self.addresses,
+            service: self.service,
+        }
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish and stops.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let service = self.service.clone();
+        let janitor = actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                match service.purge_expired().await {
+                    Ok((sessions, counters)) if sessions + counters > 0 => {
+                        tracing::info!(sessions, counters, "expired rows purged");
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),
+                }
+            }
+        });
+        let running = self.spawn();
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        janitor.abort();
+        running.stop().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Dialects that share one listen address (port 0 always gets a listener of its own).
+struct ListenerGroup {
+    address: SocketAddr,
+    /// `(dialect, prefix)`, longest prefix first.
+    dialects: Vec<(&'static DialectSpec, String)>,
+}
+
+impl ListenerGroup {
+    fn names(&self) -> String {
+        self.dialects
+            .iter()
+            .map(|(spec, prefix)| if prefix.is_empty() { spec.id.to_owned() } else { format!("{}@{prefix}", spec.id) })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn listener_groups(settings: &Settings) -> Vec<ListenerGroup> {
+    let mut groups: Vec<ListenerGroup> = Vec::new();
+    for spec in dialects::registry() {
+        let Some(dialect) = settings.dialects.get(spec.id).filter(|d| d.enabled) else {
+            continue;
+        };
+        let shared = dialect.listen.port() != 0;
+        match groups.iter_mut().find(|g| shared && g.address == dialect.listen) {
+            Some(group) => group.dialects.push((*spec, dialect.prefix.clone())),
+            None => groups.push(ListenerGroup {
+                address: dialect.listen,
+                dialects: vec![(*spec, dialect.prefix.clone())],
+            }),
+        }
+    }
+    for group in &mut groups {
+        group.dialects.sort_by_key(|(_, prefix)| std::cmp::Reverse(prefix.len()));
+    }
+    groups
+}
+
+/// One listener's application: each dialect in a scope at its prefix, unknown paths answered in
+/// the envelope of the dialect that owns them.
+fn dialect_app(
+    dialects: Vec<(&'static DialectSpec, DialectContext)>,
+    map: ListenerMap,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let sole_owner = if dialects.len() == 1 { Some(dialects[0].0) } else { None };
+    let observed = map.clone();
+    let mut app = App::new().wrap(from_fn(move |req, next| observe(observed.clone(), req, next)));
+    for (spec, ctx) in dialects {
+        let prefix = ctx.settings.prefix.clone();
+        app = app.service(
+            web::scope(&prefix)
+                .configure(|cfg| (spec.mount)(cfg, &ctx))
+                .default_service(web::to(move |req: HttpRequest| async move {
+                    (spec.framework_error)(&req, FrameworkError::NotFound)
+                })),
+        );
+    }
+    app.default_service(web::to(move |req: HttpRequest| async move {
+        match sole_owner {
+            Some(spec) => (spec.framework_error)(&req, FrameworkError::NotFound),
+            None => HttpResponse::NotFound().finish(),
+        }
+    }))
+}
