@@ -233,10 +233,16 @@ impl Settings {
 
     /// Settings from TOML text, with the environment ignored (tests and examples).
     pub fn from_toml(text: &str) -> Result<Settings, SettingsError> {
-        let config = Config::builder()
-            .add_source(File::from_str(text, FileFormat::Toml))
-            .build()?;
-        Settings::from_config(config)
+        Settings::from_toml_layers(&[text])
+    }
+
+    /// Settings from TOML layers, each overriding the keys of the ones before it.
+    pub fn from_toml_layers(layers: &[&str]) -> Result<Settings, SettingsError> {
+        let mut builder = Config::builder();
+        for layer in layers {
+            builder = builder.add_source(File::from_str(layer, FileFormat::Toml));
+        }
+        Settings::from_config(builder.build()?)
     }
 
     fn from_config(config: Config) -> Result<Settings, SettingsError> {
