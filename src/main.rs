@@ -8,7 +8,11 @@ use rosetta::settings::Settings;
 use rosetta::startup::{self, Application};
 
 #[derive(Parser)]
-#[command(name = "rosetta", version, about = "Compatibility gateway for legacy mobile-app account APIs")]
+#[command(
+    name = "rosetta",
+    version,
+    about = "Compatibility gateway for legacy mobile-app account APIs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,7 +50,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { config } => {
             let settings = Settings::load(config.as_deref())?;
-            Application::build(settings).await?.run_until_stopped().await
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
         }
         Command::Migrate { config } => {
             let settings = Settings::load(config.as_deref())?;

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use crate::dialects::{self, OwnDefault, OwnKey, OwnKind};
 
 /// The ids of the operator contract, whether or not this build serves them yet.
-pub const CONTRACT_DIALECTS: [&str; 5] = ["struts", "code_sec", "rest", "code_result", "error_code"];
+pub const CONTRACT_DIALECTS: [&str; 5] =
+    ["struts", "code_sec", "rest", "code_result", "error_code"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -276,7 +277,10 @@ impl RawSettings {
         let ops_listen = parse_listen("ops.listen", &self.ops.listen)?;
         if let Some(token) = &self.ops.admin_token {
             if token.is_empty() {
-                return Err(invalid("ops.admin_token", "must not be empty (leave it out to turn the admin API off)"));
+                return Err(invalid(
+                    "ops.admin_token",
+                    "must not be empty (leave it out to turn the admin API off)",
+                ));
             }
             if token.len() < 16 {
                 warnings.push("ops.admin_token is shorter than 16 characters".to_owned());
@@ -284,7 +288,10 @@ impl RawSettings {
         }
         match (self.sms.provider, &self.sms.webhook_url) {
             (SmsProvider::Webhook, None) => {
-                return Err(invalid("sms.webhook_url", "is required when sms.provider = \"webhook\""));
+                return Err(invalid(
+                    "sms.webhook_url",
+                    "is required when sms.provider = \"webhook\"",
+                ));
             }
             (SmsProvider::Webhook, Some(url)) if !url.starts_with("http://") => {
                 return Err(invalid(
@@ -306,18 +313,27 @@ impl RawSettings {
         }
         if let Some(code) = &self.testing.fixed_code {
             if !self.testing.enabled {
-                return Err(invalid("testing.fixed_code", "requires testing.enabled = true"));
+                return Err(invalid(
+                    "testing.fixed_code",
+                    "requires testing.enabled = true",
+                ));
             }
             if !(4..=6).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(invalid("testing.fixed_code", "must be 4 to 6 digits"));
             }
-            warnings.push(format!("test mode: every SMS code is {code} (testing.fixed_code)"));
+            warnings.push(format!(
+                "test mode: every SMS code is {code} (testing.fixed_code)"
+            ));
         }
         if self.testing.enabled {
-            warnings.push("test mode is on (testing.enabled): never use it in production".to_owned());
+            warnings
+                .push("test mode is on (testing.enabled): never use it in production".to_owned());
         }
         if self.record.enabled && self.record.dir.is_empty() {
-            return Err(invalid("record.dir", "must not be empty when recording is enabled"));
+            return Err(invalid(
+                "record.dir",
+                "must not be empty when recording is enabled",
+            ));
         }
 
         let mut raw_dialects = self.dialects;
@@ -329,7 +345,9 @@ impl RawSettings {
         }
         for (id, _) in raw_dialects {
             if CONTRACT_DIALECTS.contains(&id.as_str()) {
-                warnings.push(format!("[dialects.{id}] is ignored: this build does not serve that dialect yet"));
+                warnings.push(format!(
+                    "[dialects.{id}] is ignored: this build does not serve that dialect yet"
+                ));
             } else {
                 return Err(invalid(
                     format!("dialects.{id}"),
@@ -353,9 +371,12 @@ impl RawSettings {
 }
 
 fn parse_listen(key: &str, text: &str) -> Result<SocketAddr, SettingsError> {
-    text.trim()
-        .parse()
-        .map_err(|_| invalid(key, format!("`{text}` is not an address like 127.0.0.1:8085")))
+    text.trim().parse().map_err(|_| {
+        invalid(
+            key,
+            format!("`{text}` is not an address like 127.0.0.1:8085"),
+        )
+    })
 }
 
 fn resolve_dialect(
@@ -396,7 +417,10 @@ fn resolve_dialect(
                 };
                 if *test_only {
                     if !testing {
-                        return Err(invalid(key(name), "is a test-only option: it requires testing.enabled = true"));
+                        return Err(invalid(
+                            key(name),
+                            "is a test-only option: it requires testing.enabled = true",
+                        ));
                     }
                     warnings.push(format!("test mode: {} is on", key(name)));
                 }
@@ -463,21 +487,34 @@ fn normalise_prefix(key: &str, text: &str) -> Result<String, SettingsError> {
         return Ok(String::new());
     }
     let valid = trimmed.starts_with('/')
-        && trimmed[1..]
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c)));
+        && trimmed[1..].split('/').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+        });
     if !valid {
-        return Err(invalid(key, format!("`{text}` is not a path prefix like /blueu")));
+        return Err(invalid(
+            key,
+            format!("`{text}` is not a path prefix like /blueu"),
+        ));
     }
     Ok(trimmed.to_owned())
 }
 
 /// Two dialects on one address need prefixes that do not contain each other.
-fn check_listeners(dialects: &BTreeMap<&'static str, DialectSettings>, ops: SocketAddr) -> Result<(), SettingsError> {
-    let enabled: Vec<(&&str, &DialectSettings)> = dialects.iter().filter(|(_, d)| d.enabled).collect();
+fn check_listeners(
+    dialects: &BTreeMap<&'static str, DialectSettings>,
+    ops: SocketAddr,
+) -> Result<(), SettingsError> {
+    let enabled: Vec<(&&str, &DialectSettings)> =
+        dialects.iter().filter(|(_, d)| d.enabled).collect();
     for (i, (id, a)) in enabled.iter().enumerate() {
         if a.listen == ops && ops.port() != 0 {
-            return Err(invalid(format!("dialects.{id}.listen"), "is the ops listener's address"));
+            return Err(invalid(
+                format!("dialects.{id}.listen"),
+                "is the ops listener's address",
+            ));
         }
         for (other, b) in &enabled[i + 1..] {
             // Port 0 asks for a fresh port per listener, so such dialects never share one.
@@ -499,7 +536,9 @@ fn check_listeners(dialects: &BTreeMap<&'static str, DialectSettings>, ops: Sock
 }
 
 fn prefixes_overlap(a: &str, b: &str) -> bool {
-    let within = |short: &str, long: &str| long == short || long.starts_with(&format!("{short}/")) || short.is_empty();
+    let within = |short: &str, long: &str| {
+        long == short || long.starts_with(&format!("{short}/")) || short.is_empty()
+    };
     within(a, b) || within(b, a)
 }
 
@@ -536,7 +575,10 @@ mod tests {
         assert!(refusal("[nonsense]\nx = 1\n").contains("nonsense"));
         assert!(refusal("[dialects.klingon]\nenabled = true\n").contains("dialects.klingon"));
         #[cfg(feature = "error_code")]
-        assert!(refusal("[dialects.error_code]\ncolour = 'red'\n").contains("dialects.error_code.colour"));
+        assert!(
+            refusal("[dialects.error_code]\ncolour = 'red'\n")
+                .contains("dialects.error_code.colour")
+        );
     }
 
     #[test]
@@ -546,21 +588,39 @@ mod tests {
         assert!(refusal("[ops]\nlisten = 'nowhere'\n").contains("ops.listen"));
         assert!(refusal("[security]\nbcrypt_cost = 4\n").contains("security.bcrypt_cost"));
         assert!(refusal("[testing]\nfixed_code = '123456'\n").contains("testing.fixed_code"));
-        assert!(refusal("[testing]\nenabled = true\nfixed_code = '12'\n").contains("testing.fixed_code"));
+        assert!(
+            refusal("[testing]\nenabled = true\nfixed_code = '12'\n")
+                .contains("testing.fixed_code")
+        );
         assert!(refusal("[sms]\nprovider = 'webhook'\n").contains("sms.webhook_url"));
         assert!(refusal("[sms]\nprovider = 'pigeon'\n").contains("pigeon"));
         #[cfg(feature = "error_code")]
         {
-            assert!(refusal("[dialects.error_code]\nenabled = 'yes'\n").contains("dialects.error_code.enabled"));
-            assert!(refusal("[dialects.error_code]\nprefix = 'no-slash'\n").contains("dialects.error_code.prefix"));
-            assert!(refusal("[dialects.error_code]\ntoken_ttl_seconds = -1\n").contains("token_ttl_seconds"));
-            assert!(refusal("[dialects.error_code]\nlisten = '127.0.0.1:8080'\n").contains("ops listener"));
+            assert!(
+                refusal("[dialects.error_code]\nenabled = 'yes'\n")
+                    .contains("dialects.error_code.enabled")
+            );
+            assert!(
+                refusal("[dialects.error_code]\nprefix = 'no-slash'\n")
+                    .contains("dialects.error_code.prefix")
+            );
+            assert!(
+                refusal("[dialects.error_code]\ntoken_ttl_seconds = -1\n")
+                    .contains("token_ttl_seconds")
+            );
+            assert!(
+                refusal("[dialects.error_code]\nlisten = '127.0.0.1:8080'\n")
+                    .contains("ops listener")
+            );
         }
     }
 
     #[test]
     fn test_mode_unlocks_test_hooks_with_warnings() {
-        let s = Settings::from_toml("[testing]\nenabled = true\nfixed_code = '0123'\n[security]\nbcrypt_cost = 4\n").unwrap();
+        let s = Settings::from_toml(
+            "[testing]\nenabled = true\nfixed_code = '0123'\n[security]\nbcrypt_cost = 4\n",
+        )
+        .unwrap();
         assert_eq!(s.testing.fixed_code.as_deref(), Some("0123"));
         assert!(s.warnings.iter().any(|w| w.contains("0123")));
         assert!(s.warnings.iter().any(|w| w.contains("test mode is on")));
@@ -588,13 +648,19 @@ mod tests {
         // The environment layer is exercised through `config` directly so the test does not
         // depend on (or change) this process's environment.
         let config = Config::builder()
-            .add_source(File::from_str("[database]\npool_size = 2\n", FileFormat::Toml))
+            .add_source(File::from_str(
+                "[database]\npool_size = 2\n",
+                FileFormat::Toml,
+            ))
             .add_source(
                 environment().source(Some(
                     [
                         ("ROSETTA__DATABASE__POOL_SIZE".to_owned(), "5".to_owned()),
                         ("ROSETTA__TESTING__ENABLED".to_owned(), "true".to_owned()),
-                        ("ROSETTA__TESTING__FIXED_CODE".to_owned(), "012345".to_owned()),
+                        (
+                            "ROSETTA__TESTING__FIXED_CODE".to_owned(),
+                            "012345".to_owned(),
+                        ),
                     ]
                     .into_iter()
                     .collect(),

@@ -18,7 +18,8 @@ use crate::ops::observe::{ListenerMap, observe};
 use crate::ops::{self, OpsState};
 use crate::service::sms_sender::WebhookSender;
 use crate::service::{
-    Clock, CoreConfig, LoginPolicy, PasswordHasher, Service, SmsPolicy, SmsSender, SystemClock, TestHooks,
+    Clock, CoreConfig, LoginPolicy, PasswordHasher, Service, SmsPolicy, SmsSender, SystemClock,
+    TestHooks,
 };
 use crate::settings::{Settings, SmsProvider};
 use crate::storage::{self, DatabaseUrl};
@@ -49,7 +50,8 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let cost = settings.security.bcrypt_cost;
     let hasher =
-        tokio::task::spawn_blocking(move || PasswordHasher::new(cost, cores, HASH_QUEUE_DEADLINE)).await??;
+        tokio::task::spawn_blocking(move || PasswordHasher::new(cost, cores, HASH_QUEUE_DEADLINE))
+            .await??;
     let sms = match settings.sms.provider {
         SmsProvider::Log => SmsSender::Log,
         SmsProvider::Webhook => SmsSender::Webhook(WebhookSender {
@@ -173,7 +175,8 @@ impl Application {
             servers.push(server);
         }
 
-        let ops_listener = TcpListener::bind(settings.ops_listen).with_context(|| format!("binding ops listener {}", settings.ops_listen))?;
+        let ops_listener = TcpListener::bind(settings.ops_listen)
+            .with_context(|| format!("binding ops listener {}", settings.ops_listen))?;
         let ops_bound = ops_listener.local_addr()?;
         addresses.insert("ops".to_owned(), ops_bound);
         let state = OpsState {
@@ -281,7 +284,13 @@ impl ListenerGroup {
     fn names(&self) -> String {
         self.dialects
             .iter()
-            .map(|(spec, prefix)| if prefix.is_empty() { spec.id.to_owned() } else { format!("{}@{prefix}", spec.id) })
+            .map(|(spec, prefix)| {
+                if prefix.is_empty() {
+                    spec.id.to_owned()
+                } else {
+                    format!("{}@{prefix}", spec.id)
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -294,7 +303,10 @@ fn listener_groups(settings: &Settings) -> Vec<ListenerGroup> {
             continue;
         };
         let shared = dialect.listen.port() != 0;
-        match groups.iter_mut().find(|g| shared && g.address == dialect.listen) {
+        match groups
+            .iter_mut()
+            .find(|g| shared && g.address == dialect.listen)
+        {
             Some(group) => group.dialects.push((*spec, dialect.prefix.clone())),
             None => groups.push(ListenerGroup {
                 address: dialect.listen,
@@ -303,7 +315,9 @@ fn listener_groups(settings: &Settings) -> Vec<ListenerGroup> {
         }
     }
     for group in &mut groups {
-        group.dialects.sort_by_key(|(_, prefix)| std::cmp::Reverse(prefix.len()));
+        group
+            .dialects
+            .sort_by_key(|(_, prefix)| std::cmp::Reverse(prefix.len()));
     }
     groups
 }
@@ -322,9 +336,15 @@ fn dialect_app(
         InitError = (),
     >,
 > {
-    let sole_owner = if dialects.len() == 1 { Some(dialects[0].0) } else { None };
+    let sole_owner = if dialects.len() == 1 {
+        Some(dialects[0].0)
+    } else {
+        None
+    };
     let observed = map.clone();
-    let mut app = App::new().wrap(from_fn(move |req, next| observe(observed.clone(), req, next)));
+    let mut app = App::new().wrap(from_fn(move |req, next| {
+        observe(observed.clone(), req, next)
+    }));
     for (spec, ctx) in dialects {
         let prefix = ctx.settings.prefix.clone();
         app = app.service(

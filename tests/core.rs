@@ -60,7 +60,9 @@ fn code_request<'a>(phone: &'a Phone, purpose: &'a str, ip: Option<&'a str>) -> 
 }
 
 async fn newest_code(service: &Service, number: &str) -> String {
-    service.sms_outbox(Some(number.to_owned())).await.unwrap()[0].code.clone()
+    service.sms_outbox(Some(number.to_owned())).await.unwrap()[0]
+        .code
+        .clone()
 }
 
 #[actix_web::test]
@@ -71,15 +73,30 @@ async fn one_password_works_in_every_form() {
     assert_eq!(id, 100_000);
     for name in ["13912345678", "+86 139 1234 5678", "8613912345678"] {
         let login = LoginName::parse_phone_or_username(name).unwrap();
-        assert_eq!(service.login(&login, &plain("123456"), None).await, Ok(id), "{name}");
+        assert_eq!(
+            service.login(&login, &plain("123456"), None).await,
+            Ok(id),
+            "{name}"
+        );
     }
     let by_phone = LoginName::Phone(phone("13912345678"));
     let md5_upper = PasswordInput::ClientMd5(md5_hex(b"123456").to_uppercase());
     assert_eq!(service.login(&by_phone, &md5_upper, None).await, Ok(id));
-    assert_eq!(service.login(&by_phone, &PasswordInput::md5_or_plain("123456"), None).await, Ok(id));
-    assert_eq!(service.login(&by_phone, &plain("1234567"), None).await, Err(CoreError::WrongPassword));
+    assert_eq!(
+        service
+            .login(&by_phone, &PasswordInput::md5_or_plain("123456"), None)
+            .await,
+        Ok(id)
+    );
+    assert_eq!(
+        service.login(&by_phone, &plain("1234567"), None).await,
+        Err(CoreError::WrongPassword)
+    );
     let nobody = LoginName::Phone(phone("13800000000"));
-    assert_eq!(service.login(&nobody, &plain("123456"), None).await, Err(CoreError::UserNotFound));
+    assert_eq!(
+        service.login(&nobody, &plain("123456"), None).await,
+        Err(CoreError::UserNotFound)
+    );
 }
 
 #[actix_web::test]
@@ -105,10 +122,16 @@ async fn identities_are_unique_across_dialects() {
         profile: ProfilePatch::default().set(TextField::Nickname, "z"),
     };
     let zhang = service.register(named("Zhang@Test.com")).await.unwrap();
-    assert_eq!(service.register(named("zhang@test.com")).await, Err(CoreError::UsernameTaken));
+    assert_eq!(
+        service.register(named("zhang@test.com")).await,
+        Err(CoreError::UsernameTaken)
+    );
     let login = LoginName::Username(Username::parse("ZHANG@test.com").unwrap());
     assert_eq!(service.login(&login, &plain("pw"), None).await, Ok(zhang));
-    assert_eq!(service.profile(zhang).await.unwrap().username.as_deref(), Some("Zhang@Test.com"));
+    assert_eq!(
+        service.profile(zhang).await.unwrap().username.as_deref(),
+        Some("Zhang@Test.com")
+    );
 }
 
 #[actix_web::test]
@@ -146,32 +169,71 @@ async fn sessions_expire_are_scoped_and_revoked() {
     let db = TestDb::fresh();
     let (service, clock) = test_service(&db, "").await;
     let id = register(&service, "13912345678", "pw").await;
-    let issued = service.create_session(id, session_spec("error_code")).await.unwrap();
+    let issued = service
+        .create_session(id, session_spec("error_code"))
+        .await
+        .unwrap();
     assert_eq!(issued.token.len(), 64);
-    let info = service.authenticate("error_code", &issued.token).await.unwrap();
+    let info = service
+        .authenticate("error_code", &issued.token)
+        .await
+        .unwrap();
     assert_eq!(info.user_id, id);
-    assert_eq!(service.authenticate("struts", &issued.token).await, Err(CoreError::SessionNotFound));
-    assert_eq!(service.authenticate("error_code", "nope").await, Err(CoreError::SessionNotFound));
-    assert_eq!(service.authenticate("error_code", "").await, Err(CoreError::SessionNotFound));
+    assert_eq!(
+        service.authenticate("struts", &issued.token).await,
+        Err(CoreError::SessionNotFound)
+    );
+    assert_eq!(
+        service.authenticate("error_code", "nope").await,
+        Err(CoreError::SessionNotFound)
+    );
+    assert_eq!(
+        service.authenticate("error_code", "").await,
+        Err(CoreError::SessionNotFound)
+    );
     clock.advance_ms(3_600_000);
-    assert_eq!(service.authenticate("error_code", &issued.token).await, Err(CoreError::SessionExpired));
+    assert_eq!(
+        service.authenticate("error_code", &issued.token).await,
+        Err(CoreError::SessionExpired)
+    );
 
     let uuid_shaped = service
-        .create_session(id, SessionSpec { shape: TokenShape::UuidShaped, ..session_spec("error_code") })
+        .create_session(
+            id,
+            SessionSpec {
+                shape: TokenShape::UuidShaped,
+                ..session_spec("error_code")
+            },
+        )
         .await
         .unwrap();
     assert_eq!(uuid_shaped.token.len(), 36);
     assert!(service.revoke_session(&uuid_shaped.token).await.unwrap());
     assert!(!service.revoke_session(&uuid_shaped.token).await.unwrap());
-    assert_eq!(service.authenticate("error_code", &uuid_shaped.token).await, Err(CoreError::SessionNotFound));
+    assert_eq!(
+        service.authenticate("error_code", &uuid_shaped.token).await,
+        Err(CoreError::SessionNotFound)
+    );
 
     // One current session per user where the dialect says so.
-    let single = SessionSpec { shape: TokenShape::Hex16, single_per_user: true, ..session_spec("code_sec") };
+    let single = SessionSpec {
+        shape: TokenShape::Hex16,
+        single_per_user: true,
+        ..session_spec("code_sec")
+    };
     let first = service.create_session(id, single.clone()).await.unwrap();
     let second = service.create_session(id, single).await.unwrap();
     assert_eq!(second.token.len(), 16);
-    assert_eq!(service.authenticate("code_sec", &first.token).await, Err(CoreError::SessionNotFound));
-    assert!(service.authenticate("code_sec", &second.token).await.is_ok());
+    assert_eq!(
+        service.authenticate("code_sec", &first.token).await,
+        Err(CoreError::SessionNotFound)
+    );
+    assert!(
+        service
+            .authenticate("code_sec", &second.token)
+            .await
+            .is_ok()
+    );
 }
 
 #[actix_web::test]
@@ -179,33 +241,88 @@ async fn changing_or_resetting_a_password_ends_every_session() {
     let db = TestDb::fresh();
     let (service, _) = test_service(&db, "").await;
     let id = register(&service, "13912345678", "old-pw").await;
-    let a = service.create_session(id, session_spec("error_code")).await.unwrap();
-    let b = service.create_session(id, session_spec("struts")).await.unwrap();
-    assert_eq!(service.change_password(id, &plain("wrong"), &plain("new-pw")).await, Err(CoreError::WrongPassword));
-    service.change_password(id, &plain("old-pw"), &plain("new-pw")).await.unwrap();
-    assert_eq!(service.authenticate("error_code", &a.token).await, Err(CoreError::SessionNotFound));
-    assert_eq!(service.authenticate("struts", &b.token).await, Err(CoreError::SessionNotFound));
+    let a = service
+        .create_session(id, session_spec("error_code"))
+        .await
+        .unwrap();
+    let b = service
+        .create_session(id, session_spec("struts"))
+        .await
+        .unwrap();
+    assert_eq!(
+        service
+            .change_password(id, &plain("wrong"), &plain("new-pw"))
+            .await,
+        Err(CoreError::WrongPassword)
+    );
+    service
+        .change_password(id, &plain("old-pw"), &plain("new-pw"))
+        .await
+        .unwrap();
+    assert_eq!(
+        service.authenticate("error_code", &a.token).await,
+        Err(CoreError::SessionNotFound)
+    );
+    assert_eq!(
+        service.authenticate("struts", &b.token).await,
+        Err(CoreError::SessionNotFound)
+    );
     let login = LoginName::Phone(phone("13912345678"));
     assert_eq!(service.login(&login, &plain("new-pw"), None).await, Ok(id));
 
     // Reset by a verified phone.
     let p = phone("13912345678");
-    service.send_code(code_request(&p, "reset", None)).await.unwrap();
+    service
+        .send_code(code_request(&p, "reset", None))
+        .await
+        .unwrap();
     let code = newest_code(&service, "13912345678").await;
-    let proof = |code: &str| PhoneProof::SmsCode { purpose: "reset".into(), code: code.into(), universal: None };
-    let c = service.create_session(id, session_spec("error_code")).await.unwrap();
-    assert_eq!(service.reset_password(&p, proof(&code), &plain("new-pw"), true).await, Err(CoreError::SamePassword));
+    let proof = |code: &str| PhoneProof::SmsCode {
+        purpose: "reset".into(),
+        code: code.into(),
+        universal: None,
+    };
+    let c = service
+        .create_session(id, session_spec("error_code"))
+        .await
+        .unwrap();
+    assert_eq!(
+        service
+            .reset_password(&p, proof(&code), &plain("new-pw"), true)
+            .await,
+        Err(CoreError::SamePassword)
+    );
     // The code was consumed by the refused attempt only if it passed: ask for a fresh one.
-    service.send_code(code_request(&p, "reset2", None)).await.unwrap();
+    service
+        .send_code(code_request(&p, "reset2", None))
+        .await
+        .unwrap();
     let code = newest_code(&service, "13912345678").await;
-    let proof2 = PhoneProof::SmsCode { purpose: "reset2".into(), code, universal: None };
-    assert_eq!(service.reset_password(&p, proof2, &plain("third-pw"), true).await, Ok(id));
-    assert_eq!(service.authenticate("error_code", &c.token).await, Err(CoreError::SessionNotFound));
-    assert_eq!(service.login(&login, &plain("third-pw"), None).await, Ok(id));
+    let proof2 = PhoneProof::SmsCode {
+        purpose: "reset2".into(),
+        code,
+        universal: None,
+    };
+    assert_eq!(
+        service
+            .reset_password(&p, proof2, &plain("third-pw"), true)
+            .await,
+        Ok(id)
+    );
+    assert_eq!(
+        service.authenticate("error_code", &c.token).await,
+        Err(CoreError::SessionNotFound)
+    );
+    assert_eq!(
+        service.login(&login, &plain("third-pw"), None).await,
+        Ok(id)
+    );
 
     let stranger = phone("13800000000");
     assert_eq!(
-        service.reset_password(&stranger, PhoneProof::Unverified, &plain("x"), false).await,
+        service
+            .reset_password(&stranger, PhoneProof::Unverified, &plain("x"), false)
+            .await,
         Err(CoreError::UserNotFound)
     );
 }
@@ -213,38 +330,102 @@ async fn changing_or_resetting_a_password_ends_every_session() {
 #[actix_web::test]
 async fn sms_codes_are_throttled_checked_and_consumed() {
     let db = TestDb::fresh();
-    let (service, clock) = test_service(&db, "[sms]\ndaily_limit_per_phone = 3\nhourly_limit_per_ip = 4\n").await;
+    let (service, clock) = test_service(
+        &db,
+        "[sms]\ndaily_limit_per_phone = 3\nhourly_limit_per_ip = 4\n",
+    )
+    .await;
     let p = phone("13912345678");
-    let expires = service.send_code(code_request(&p, "register", Some("10.0.0.1"))).await.unwrap();
+    let expires = service
+        .send_code(code_request(&p, "register", Some("10.0.0.1")))
+        .await
+        .unwrap();
     assert_eq!(expires, service.now_ms() + 300_000);
-    let outbox = service.sms_outbox(Some("13912345678".into())).await.unwrap();
+    let outbox = service
+        .sms_outbox(Some("13912345678".into()))
+        .await
+        .unwrap();
     assert_eq!(outbox.len(), 1);
-    assert_eq!((outbox[0].region.as_str(), outbox[0].purpose.as_str(), outbox[0].dialect.as_str()), ("86", "register", "test"));
+    assert_eq!(
+        (
+            outbox[0].region.as_str(),
+            outbox[0].purpose.as_str(),
+            outbox[0].dialect.as_str()
+        ),
+        ("86", "register", "test")
+    );
     assert_eq!(outbox[0].code.len(), 6);
     assert!(outbox[0].code.bytes().all(|b| b.is_ascii_digit()));
 
-    assert_eq!(service.send_code(code_request(&p, "register", Some("10.0.0.1"))).await, Err(CoreError::SmsTooSoon));
+    assert_eq!(
+        service
+            .send_code(code_request(&p, "register", Some("10.0.0.1")))
+            .await,
+        Err(CoreError::SmsTooSoon)
+    );
     clock.advance_ms(60_000);
-    service.send_code(code_request(&p, "register", Some("10.0.0.1"))).await.unwrap();
+    service
+        .send_code(code_request(&p, "register", Some("10.0.0.1")))
+        .await
+        .unwrap();
     clock.advance_ms(60_000);
-    service.send_code(code_request(&p, "register", Some("10.0.0.1"))).await.unwrap();
+    service
+        .send_code(code_request(&p, "register", Some("10.0.0.1")))
+        .await
+        .unwrap();
     clock.advance_ms(60_000);
-    assert_eq!(service.send_code(code_request(&p, "register", Some("10.0.0.1"))).await, Err(CoreError::SmsDailyLimit));
+    assert_eq!(
+        service
+            .send_code(code_request(&p, "register", Some("10.0.0.1")))
+            .await,
+        Err(CoreError::SmsDailyLimit)
+    );
     // Another phone from the same address hits the hourly cap per address.
     let other = phone("13800000001");
-    service.send_code(code_request(&other, "register", Some("10.0.0.1"))).await.unwrap();
+    service
+        .send_code(code_request(&other, "register", Some("10.0.0.1")))
+        .await
+        .unwrap();
     let third = phone("13800000002");
-    assert_eq!(service.send_code(code_request(&third, "register", Some("10.0.0.1"))).await, Err(CoreError::SmsIpLimit));
-    assert!(service.send_code(code_request(&third, "register", Some("10.0.0.2"))).await.is_ok());
+    assert_eq!(
+        service
+            .send_code(code_request(&third, "register", Some("10.0.0.1")))
+            .await,
+        Err(CoreError::SmsIpLimit)
+    );
+    assert!(
+        service
+            .send_code(code_request(&third, "register", Some("10.0.0.2")))
+            .await
+            .is_ok()
+    );
 
     // Verification: wrong, right, consumed.
     let code = newest_code(&service, "13912345678").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    assert_eq!(service.verify_code(&p, "register", wrong, None).await, Err(CoreError::CodeWrong));
-    assert_eq!(service.verify_code(&p, "other-purpose", &code, None).await, Err(CoreError::CodeNotRequested));
-    assert_eq!(service.verify_code(&p, "register", &code, None).await, Ok(()));
-    assert_eq!(service.verify_code(&p, "register", &code, None).await, Err(CoreError::CodeWrong), "consumed");
-    assert_eq!(service.verify_code(&phone("13700000000"), "register", &code, None).await, Err(CoreError::CodeNotRequested));
+    assert_eq!(
+        service.verify_code(&p, "register", wrong, None).await,
+        Err(CoreError::CodeWrong)
+    );
+    assert_eq!(
+        service.verify_code(&p, "other-purpose", &code, None).await,
+        Err(CoreError::CodeNotRequested)
+    );
+    assert_eq!(
+        service.verify_code(&p, "register", &code, None).await,
+        Ok(())
+    );
+    assert_eq!(
+        service.verify_code(&p, "register", &code, None).await,
+        Err(CoreError::CodeWrong),
+        "consumed"
+    );
+    assert_eq!(
+        service
+            .verify_code(&phone("13700000000"), "register", &code, None)
+            .await,
+        Err(CoreError::CodeNotRequested)
+    );
 }
 
 #[actix_web::test]
@@ -252,29 +433,59 @@ async fn a_code_dies_after_five_wrong_guesses_and_expires() {
     let db = TestDb::fresh();
     let (service, clock) = test_service(&db, "").await;
     let p = phone("13912345678");
-    service.send_code(code_request(&p, "register", None)).await.unwrap();
+    service
+        .send_code(code_request(&p, "register", None))
+        .await
+        .unwrap();
     let code = newest_code(&service, "13912345678").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
-        assert_eq!(service.verify_code(&p, "register", wrong, None).await, Err(CoreError::CodeWrong));
+        assert_eq!(
+            service.verify_code(&p, "register", wrong, None).await,
+            Err(CoreError::CodeWrong)
+        );
     }
-    assert_eq!(service.verify_code(&p, "register", &code, None).await, Err(CoreError::CodeWrong), "dead after 5");
+    assert_eq!(
+        service.verify_code(&p, "register", &code, None).await,
+        Err(CoreError::CodeWrong),
+        "dead after 5"
+    );
     clock.advance_ms(60_000);
-    service.send_code(code_request(&p, "register", None)).await.unwrap();
+    service
+        .send_code(code_request(&p, "register", None))
+        .await
+        .unwrap();
     let fresh = newest_code(&service, "13912345678").await;
     clock.advance_ms(300_000);
-    assert_eq!(service.verify_code(&p, "register", &fresh, None).await, Err(CoreError::CodeExpired));
+    assert_eq!(
+        service.verify_code(&p, "register", &fresh, None).await,
+        Err(CoreError::CodeExpired)
+    );
 }
 
 #[actix_web::test]
 async fn fixed_and_universal_codes_are_test_hooks() {
     let db = TestDb::fresh();
-    let (service, _) = test_service(&db, "[testing]\nenabled = true\nfixed_code = \"0426\"\n").await;
+    let (service, _) =
+        test_service(&db, "[testing]\nenabled = true\nfixed_code = \"0426\"\n").await;
     let p = phone("13912345678");
-    service.send_code(code_request(&p, "register", None)).await.unwrap();
+    service
+        .send_code(code_request(&p, "register", None))
+        .await
+        .unwrap();
     assert_eq!(newest_code(&service, "13912345678").await, "0426");
-    assert_eq!(service.verify_code(&p, "register", "9999", Some("9999")).await, Ok(()));
-    assert_eq!(service.verify_code(&phone("13800000000"), "register", "909", Some("909")).await, Ok(()));
+    assert_eq!(
+        service
+            .verify_code(&p, "register", "9999", Some("9999"))
+            .await,
+        Ok(())
+    );
+    assert_eq!(
+        service
+            .verify_code(&phone("13800000000"), "register", "909", Some("909"))
+            .await,
+        Ok(())
+    );
 }
 
 #[actix_web::test]
@@ -282,14 +493,26 @@ async fn tickets_are_stable_reusable_and_expire() {
     let db = TestDb::fresh();
     let (service, clock) = test_service(&db, "").await;
     let p = phone("13912345678");
-    service.send_code(code_request(&p, "verify", None)).await.unwrap();
+    service
+        .send_code(code_request(&p, "verify", None))
+        .await
+        .unwrap();
     let code = newest_code(&service, "13912345678").await;
-    let ticket = service.verify_code_for_ticket(&p, "verify", &code, None, 600_000).await.unwrap();
+    let ticket = service
+        .verify_code_for_ticket(&p, "verify", &code, None, 600_000)
+        .await
+        .unwrap();
     assert_eq!(ticket.ticket.len(), 36);
     clock.advance_ms(60_000);
-    service.send_code(code_request(&p, "verify", None)).await.unwrap();
+    service
+        .send_code(code_request(&p, "verify", None))
+        .await
+        .unwrap();
     let code = newest_code(&service, "13912345678").await;
-    let again = service.verify_code_for_ticket(&p, "verify", &code, None, 600_000).await.unwrap();
+    let again = service
+        .verify_code_for_ticket(&p, "verify", &code, None, 600_000)
+        .await
+        .unwrap();
     assert_eq!(again.ticket, ticket.ticket, "one live ticket per phone");
 
     let id = service
@@ -304,10 +527,26 @@ async fn tickets_are_stable_reusable_and_expire() {
         .unwrap();
     assert_eq!(service.profile(id).await.unwrap().phone, Some(p.clone()));
     // Reusable: the same ticket resets the password later.
-    assert_eq!(service.reset_password(&p, PhoneProof::Ticket(ticket.ticket.clone()), &plain("pw2"), false).await, Ok(id));
+    assert_eq!(
+        service
+            .reset_password(
+                &p,
+                PhoneProof::Ticket(ticket.ticket.clone()),
+                &plain("pw2"),
+                false
+            )
+            .await,
+        Ok(id)
+    );
     clock.advance_ms(600_000);
-    assert_eq!(service.redeem_ticket(&ticket.ticket).await, Err(CoreError::TicketUnknown));
-    assert_eq!(service.redeem_ticket("not-a-ticket").await, Err(CoreError::TicketUnknown));
+    assert_eq!(
+        service.redeem_ticket(&ticket.ticket).await,
+        Err(CoreError::TicketUnknown)
+    );
+    assert_eq!(
+        service.redeem_ticket("not-a-ticket").await,
+        Err(CoreError::TicketUnknown)
+    );
 }
 
 #[actix_web::test]
@@ -317,17 +556,38 @@ async fn repeated_wrong_passwords_lock_the_account_for_a_growing_time() {
     let id = register(&service, "13912345678", "right").await;
     let login = LoginName::Phone(phone("13912345678"));
     for _ in 0..3 {
-        assert_eq!(service.login(&login, &plain("wrong"), None).await, Err(CoreError::WrongPassword));
+        assert_eq!(
+            service.login(&login, &plain("wrong"), None).await,
+            Err(CoreError::WrongPassword)
+        );
     }
-    assert_eq!(service.login(&login, &plain("right"), None).await, Err(CoreError::WrongPassword), "locked: same answer");
+    assert_eq!(
+        service.login(&login, &plain("right"), None).await,
+        Err(CoreError::WrongPassword),
+        "locked: same answer"
+    );
     clock.advance_ms(60_000);
-    assert_eq!(service.login(&login, &plain("wrong"), None).await, Err(CoreError::WrongPassword));
+    assert_eq!(
+        service.login(&login, &plain("wrong"), None).await,
+        Err(CoreError::WrongPassword)
+    );
     clock.advance_ms(60_000);
-    assert_eq!(service.login(&login, &plain("right"), None).await, Err(CoreError::WrongPassword), "second lock is longer");
+    assert_eq!(
+        service.login(&login, &plain("right"), None).await,
+        Err(CoreError::WrongPassword),
+        "second lock is longer"
+    );
     clock.advance_ms(60_000);
     assert_eq!(service.login(&login, &plain("right"), None).await, Ok(id));
-    assert_eq!(service.login(&login, &plain("wrong"), None).await, Err(CoreError::WrongPassword));
-    assert_eq!(service.login(&login, &plain("right"), None).await, Ok(id), "a success resets the count");
+    assert_eq!(
+        service.login(&login, &plain("wrong"), None).await,
+        Err(CoreError::WrongPassword)
+    );
+    assert_eq!(
+        service.login(&login, &plain("right"), None).await,
+        Ok(id),
+        "a success resets the count"
+    );
 }
 
 #[actix_web::test]
@@ -337,11 +597,25 @@ async fn failed_logins_are_limited_per_address() {
     let id = register(&service, "13912345678", "right").await;
     let login = LoginName::Phone(phone("13912345678"));
     let ip = Some("192.0.2.7");
-    assert_eq!(service.login(&login, &plain("x"), ip).await, Err(CoreError::WrongPassword));
+    assert_eq!(
+        service.login(&login, &plain("x"), ip).await,
+        Err(CoreError::WrongPassword)
+    );
     let nobody = LoginName::Phone(phone("13800000000"));
-    assert_eq!(service.login(&nobody, &plain("x"), ip).await, Err(CoreError::UserNotFound));
-    assert_eq!(service.login(&login, &plain("right"), ip).await, Err(CoreError::LoginThrottled));
-    assert_eq!(service.login(&login, &plain("right"), Some("192.0.2.8")).await, Ok(id));
+    assert_eq!(
+        service.login(&nobody, &plain("x"), ip).await,
+        Err(CoreError::UserNotFound)
+    );
+    assert_eq!(
+        service.login(&login, &plain("right"), ip).await,
+        Err(CoreError::LoginThrottled)
+    );
+    assert_eq!(
+        service
+            .login(&login, &plain("right"), Some("192.0.2.8"))
+            .await,
+        Ok(id)
+    );
     clock.advance_ms(60_000);
     assert_eq!(service.login(&login, &plain("right"), ip).await, Ok(id));
 }
@@ -351,16 +625,31 @@ async fn bans_end_sessions_and_refuse_logins_after_the_password() {
     let db = TestDb::fresh();
     let (service, _) = test_service(&db, "").await;
     let id = register(&service, "13912345678", "pw").await;
-    let session = service.create_session(id, session_spec("error_code")).await.unwrap();
+    let session = service
+        .create_session(id, session_spec("error_code"))
+        .await
+        .unwrap();
     service.set_banned(id, true).await.unwrap();
-    assert_eq!(service.authenticate("error_code", &session.token).await, Err(CoreError::SessionNotFound));
+    assert_eq!(
+        service.authenticate("error_code", &session.token).await,
+        Err(CoreError::SessionNotFound)
+    );
     let login = LoginName::Phone(phone("13912345678"));
-    assert_eq!(service.login(&login, &plain("bad"), None).await, Err(CoreError::WrongPassword));
-    assert_eq!(service.login(&login, &plain("pw"), None).await, Err(CoreError::AccountBanned));
+    assert_eq!(
+        service.login(&login, &plain("bad"), None).await,
+        Err(CoreError::WrongPassword)
+    );
+    assert_eq!(
+        service.login(&login, &plain("pw"), None).await,
+        Err(CoreError::AccountBanned)
+    );
     assert!(service.profile(id).await.unwrap().banned);
     service.set_banned(id, false).await.unwrap();
     assert_eq!(service.login(&login, &plain("pw"), None).await, Ok(id));
-    assert_eq!(service.set_banned(1, true).await, Err(CoreError::UserNotFound));
+    assert_eq!(
+        service.set_banned(1, true).await,
+        Err(CoreError::UserNotFound)
+    );
     service.set_role(id, Role::SuperAdmin).await.unwrap();
     assert_eq!(service.profile(id).await.unwrap().role, Role::SuperAdmin);
 }
@@ -371,7 +660,10 @@ async fn profiles_update_partially_and_move_versions() {
     let (service, clock) = test_service(&db, "").await;
     let alice = register(&service, "13912345678", "pw").await;
     let bob = register(&service, "13812345678", "pw").await;
-    service.make_friends(alice, bob, Some("Bobby".into())).await.unwrap();
+    service
+        .make_friends(alice, bob, Some("Bobby".into()))
+        .await
+        .unwrap();
     let before_bob = service.data_versions(bob).await.unwrap();
     clock.advance_ms(10);
     let patch = ProfilePatch {
@@ -391,13 +683,34 @@ async fn profiles_update_partially_and_move_versions() {
     assert!(!profile.push_enabled);
     assert_eq!(profile.phone, Some(phone("13912345678")));
     assert_eq!(profile.updated_at, service.now_ms());
-    assert_eq!(service.data_versions(alice).await.unwrap().user, service.now_ms());
-    assert!(service.data_versions(bob).await.unwrap().friendship > before_bob.friendship, "friends see the new nickname");
+    assert_eq!(
+        service.data_versions(alice).await.unwrap().user,
+        service.now_ms()
+    );
+    assert!(
+        service.data_versions(bob).await.unwrap().friendship > before_bob.friendship,
+        "friends see the new nickname"
+    );
 
     let too_long = ProfilePatch::default().set(TextField::Nickname, "x".repeat(65));
-    assert!(matches!(service.update_profile(alice, too_long).await, Err(CoreError::InvalidField { field: "nickname", .. })));
-    assert_eq!(service.update_profile(1, ProfilePatch::default()).await, Err(CoreError::UserNotFound));
-    let listed: Vec<i64> = service.profiles(vec![bob, 3, alice]).await.unwrap().iter().map(|p| p.id).collect();
+    assert!(matches!(
+        service.update_profile(alice, too_long).await,
+        Err(CoreError::InvalidField {
+            field: "nickname",
+            ..
+        })
+    ));
+    assert_eq!(
+        service.update_profile(1, ProfilePatch::default()).await,
+        Err(CoreError::UserNotFound)
+    );
+    let listed: Vec<i64> = service
+        .profiles(vec![bob, 3, alice])
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
     assert_eq!(listed, vec![alice, bob]);
 }
 
@@ -408,14 +721,27 @@ async fn avatars_are_checked_by_content_and_size() {
     let id = register(&service, "13912345678", "pw").await;
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend_from_slice(&[0; 64]);
-    assert_eq!(service.set_avatar(id, png.clone()).await.unwrap().extension(), "png");
+    assert_eq!(
+        service
+            .set_avatar(id, png.clone())
+            .await
+            .unwrap()
+            .extension(),
+        "png"
+    );
     let stored = service.avatar(id).await.unwrap().unwrap();
     assert_eq!(stored.bytes, png);
     assert!(service.profile(id).await.unwrap().has_avatar_image);
-    assert_eq!(service.set_avatar(id, b"GIF89a....".to_vec()).await, Err(CoreError::AvatarFormat));
+    assert_eq!(
+        service.set_avatar(id, b"GIF89a....".to_vec()).await,
+        Err(CoreError::AvatarFormat)
+    );
     let mut huge = vec![0xFF, 0xD8, 0xFF];
     huge.resize(3 * 1024 * 1024 + 1, 0);
-    assert_eq!(service.set_avatar(id, huge).await, Err(CoreError::AvatarTooLarge));
+    assert_eq!(
+        service.set_avatar(id, huge).await,
+        Err(CoreError::AvatarTooLarge)
+    );
     assert_eq!(service.avatar(id + 1).await.unwrap(), None);
 }
 
@@ -431,45 +757,118 @@ async fn the_social_graph_and_incremental_sync() {
     // Blacklist: no friendship needed; unknown targets refused.
     clock.advance_ms(5);
     service.add_to_blacklist(me, stranger).await.unwrap();
-    assert_eq!(service.add_to_blacklist(me, 1).await, Err(CoreError::UserNotFound));
+    assert_eq!(
+        service.add_to_blacklist(me, 1).await,
+        Err(CoreError::UserNotFound)
+    );
     assert!(service.is_blacklisted(me, stranger).await.unwrap());
     assert_eq!(service.blacklist(me).await.unwrap().len(), 1);
 
     clock.advance_ms(5);
-    service.make_friends(me, friend, Some("Pal".into())).await.unwrap();
-    assert_eq!(service.make_friends(me, me, None).await.map_err(|_| ()), Err(()));
+    service
+        .make_friends(me, friend, Some("Pal".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        service.make_friends(me, me, None).await.map_err(|_| ()),
+        Err(())
+    );
     let friends = service.friendships_since(me, 0).await.unwrap();
     assert_eq!(friends.len(), 1);
-    assert_eq!((friends[0].status, friends[0].display_name.as_str()), (FriendshipStatus::Agreed, "Pal"));
+    assert_eq!(
+        (friends[0].status, friends[0].display_name.as_str()),
+        (FriendshipStatus::Agreed, "Pal")
+    );
 
     clock.advance_ms(5);
     let group = service.create_group(me, "Team 1", None).await.unwrap();
-    assert!(matches!(service.create_group(me, "x", None).await, Err(CoreError::InvalidField { .. })));
-    service.add_group_member(group, friend, GroupRole::Member, None).await.unwrap();
-    assert_eq!(service.add_group_member(group, friend, GroupRole::Member, None).await, Err(CoreError::Forbidden));
-    assert_eq!(service.add_group_member(group + 1, friend, GroupRole::Member, None).await, Err(CoreError::GroupNotFound));
-    let groups = service.groups_of(friend).await.unwrap();
-    assert_eq!(groups.len(), 1);
-    assert_eq!((groups[0].0.role, groups[0].1.member_count, groups[0].1.creator_id), (GroupRole::Member, 2, me));
-
-    // Member settings: one's own freely; others' display names only as creator or manager.
-    let rename = |name: &str| MemberSettings { display_name: Some(name.to_owned()), notify_mode: None };
+    assert!(matches!(
+        service.create_group(me, "x", None).await,
+        Err(CoreError::InvalidField { .. })
+    ));
     service
-        .update_member_settings(friend, group, friend, MemberSettings { display_name: Some("F".into()), notify_mode: Some(NotifyMode::Silent) })
+        .add_group_member(group, friend, GroupRole::Member, None)
         .await
         .unwrap();
-    assert_eq!(service.update_member_settings(friend, group, me, rename("boss")).await, Err(CoreError::Forbidden));
-    service.update_member_settings(me, group, friend, rename("Friend")).await.unwrap();
     assert_eq!(
         service
-            .update_member_settings(me, group, friend, MemberSettings { display_name: None, notify_mode: Some(NotifyMode::Notify) })
+            .add_group_member(group, friend, GroupRole::Member, None)
             .await,
         Err(CoreError::Forbidden)
     );
-    assert_eq!(service.update_member_settings(stranger, group, stranger, rename("s")).await, Err(CoreError::NotGroupMember));
+    assert_eq!(
+        service
+            .add_group_member(group + 1, friend, GroupRole::Member, None)
+            .await,
+        Err(CoreError::GroupNotFound)
+    );
+    let groups = service.groups_of(friend).await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        (
+            groups[0].0.role,
+            groups[0].1.member_count,
+            groups[0].1.creator_id
+        ),
+        (GroupRole::Member, 2, me)
+    );
+
+    // Member settings: one's own freely; others' display names only as creator or manager.
+    let rename = |name: &str| MemberSettings {
+        display_name: Some(name.to_owned()),
+        notify_mode: None,
+    };
+    service
+        .update_member_settings(
+            friend,
+            group,
+            friend,
+            MemberSettings {
+                display_name: Some("F".into()),
+                notify_mode: Some(NotifyMode::Silent),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        service
+            .update_member_settings(friend, group, me, rename("boss"))
+            .await,
+        Err(CoreError::Forbidden)
+    );
+    service
+        .update_member_settings(me, group, friend, rename("Friend"))
+        .await
+        .unwrap();
+    assert_eq!(
+        service
+            .update_member_settings(
+                me,
+                group,
+                friend,
+                MemberSettings {
+                    display_name: None,
+                    notify_mode: Some(NotifyMode::Notify)
+                }
+            )
+            .await,
+        Err(CoreError::Forbidden)
+    );
+    assert_eq!(
+        service
+            .update_member_settings(stranger, group, stranger, rename("s"))
+            .await,
+        Err(CoreError::NotGroupMember)
+    );
     let members = service.group_members(group).await.unwrap();
     let friend_member = members.iter().find(|m| m.user_id == friend).unwrap();
-    assert_eq!((friend_member.display_name.as_str(), friend_member.notify_mode), ("Friend", NotifyMode::Silent));
+    assert_eq!(
+        (
+            friend_member.display_name.as_str(),
+            friend_member.notify_mode
+        ),
+        ("Friend", NotifyMode::Silent)
+    );
 
     // Sync reports everything after the version, and nothing after the newest one.
     let all = service.sync_since(me, start).await.unwrap();
@@ -477,9 +876,21 @@ async fn the_social_graph_and_incremental_sync() {
     assert_eq!(all.friends.len(), 1);
     assert_eq!(all.groups.len(), 1);
     assert_eq!(all.group_members.len(), 2);
-    let latest = [all.versions.blacklist, all.versions.friendship, all.versions.group].into_iter().max().unwrap();
+    let latest = [
+        all.versions.blacklist,
+        all.versions.friendship,
+        all.versions.group,
+    ]
+    .into_iter()
+    .max()
+    .unwrap();
     let nothing = service.sync_since(me, latest).await.unwrap();
-    assert!(nothing.blacklist.is_empty() && nothing.friends.is_empty() && nothing.groups.is_empty() && nothing.group_members.is_empty());
+    assert!(
+        nothing.blacklist.is_empty()
+            && nothing.friends.is_empty()
+            && nothing.groups.is_empty()
+            && nothing.group_members.is_empty()
+    );
 
     clock.advance_ms(5);
     service.remove_from_blacklist(me, stranger).await.unwrap();
@@ -531,7 +942,11 @@ async fn webhook_failures_are_reported_and_withdraw_the_code() {
     let (service, _) = test_service(&db, &extra).await;
     let send = |n: &'static str| {
         let service = service.clone();
-        async move { service.send_code(code_request(&phone(n), "register", None)).await }
+        async move {
+            service
+                .send_code(code_request(&phone(n), "register", None))
+                .await
+        }
     };
     assert!(send("13912345678").await.is_ok());
     assert_eq!(send("13812345678").await, Err(CoreError::SmsTooSoon));
@@ -540,7 +955,9 @@ async fn webhook_failures_are_reported_and_withdraw_the_code() {
     // The failed code was withdrawn: asking again is not "too soon", it fails the same way.
     assert_eq!(send("13612345678").await, Err(CoreError::SmsSendFailed));
     assert_eq!(
-        service.verify_code(&phone("13612345678"), "register", "000000", None).await,
+        service
+            .verify_code(&phone("13612345678"), "register", "000000", None)
+            .await,
         Err(CoreError::CodeNotRequested)
     );
     // Nothing goes to the outbox: that is the log provider's.
@@ -549,9 +966,15 @@ async fn webhook_failures_are_reported_and_withdraw_the_code() {
 
     // An unreachable relay is a failure too, never swallowed.
     let db = TestDb::fresh();
-    let (service, _) = test_service(&db, "[sms]\nprovider = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/sms\"\n").await;
+    let (service, _) = test_service(
+        &db,
+        "[sms]\nprovider = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/sms\"\n",
+    )
+    .await;
     assert_eq!(
-        service.send_code(code_request(&phone("13912345678"), "register", None)).await,
+        service
+            .send_code(code_request(&phone("13912345678"), "register", None))
+            .await,
         Err(CoreError::SmsSendFailed)
     );
 }

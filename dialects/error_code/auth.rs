@@ -32,12 +32,21 @@ impl Caller {
 
 /// Logs in with a name and a plain password, with the dialect's answers for unknown accounts
 /// and wrong passwords.
-pub async fn login(ctx: &DialectContext, req: &HttpRequest, username: &str, password: &str) -> Result<UserId, Reply> {
+pub async fn login(
+    ctx: &DialectContext,
+    req: &HttpRequest,
+    username: &str,
+    password: &str,
+) -> Result<UserId, Reply> {
     let name = LoginName::parse_phone_or_username(username)
         .map_err(|_| Reply::error(Code::RequestFailed, detail::UNKNOWN_ACCOUNT))?;
     let ip = client_ip(req);
     ctx.service
-        .login(&name, &PasswordInput::Plain(password.to_owned()), ip.as_deref())
+        .login(
+            &name,
+            &PasswordInput::Plain(password.to_owned()),
+            ip.as_deref(),
+        )
         .await
         .map_err(|err| match err {
             CoreError::UserNotFound => Reply::error(Code::RequestFailed, detail::UNKNOWN_ACCOUNT),
@@ -46,11 +55,15 @@ pub async fn login(ctx: &DialectContext, req: &HttpRequest, username: &str, pass
 }
 
 pub async fn authenticate(ctx: &DialectContext, req: &HttpRequest) -> Result<Caller, Reply> {
-    if let (Some(username), Some(password)) = (header_text(req, USERNAME_HEADER), header_text(req, PASSWORD_HEADER)) {
+    if let (Some(username), Some(password)) = (
+        header_text(req, USERNAME_HEADER),
+        header_text(req, PASSWORD_HEADER),
+    ) {
         let user_id = login(ctx, req, username, password).await?;
         return Ok(Caller::Credentials { user_id });
     }
-    let token = header_text(req, TOKEN_HEADER).ok_or_else(|| Reply::error(Code::TokenInvalid, detail::TOKEN_NOT_SET))?;
+    let token = header_text(req, TOKEN_HEADER)
+        .ok_or_else(|| Reply::error(Code::TokenInvalid, detail::TOKEN_NOT_SET))?;
     let session = ctx
         .service
         .authenticate(super::SPEC.id, token)

@@ -39,19 +39,22 @@ pub fn core_error(err: &CoreError) -> Reply {
     match err {
         CoreError::InvalidPhone => Reply::error(Code::BadParameter, "username is not correct"),
         CoreError::InvalidUsername => Reply::error(Code::BadParameter, "username is not correct"),
-        CoreError::InvalidField { field, reason } => {
-            let field = wire_field(field);
-            let reason = reason.strip_prefix(field).map(str::trim_start).unwrap_or(reason);
-            Reply::error(Code::BadParameter, format!("{field} {reason}"))
-        }
+        CoreError::InvalidField { field, reason } => Reply::error(
+            Code::BadParameter,
+            format!("{} {reason}", wire_field(field)),
+        ),
         CoreError::PhoneAlreadyRegistered | CoreError::UsernameTaken => {
             Reply::error(Code::RequestFailed, "username is already taken.")
         }
         CoreError::UserNotFound => Reply::error(Code::RequestFailed, UNKNOWN_ACCOUNT),
         CoreError::WrongPassword => Reply::error(Code::RequestFailed, WRONG_PASSWORD),
-        CoreError::SamePassword => Reply::error(Code::RequestFailed, "newpassword is the same as password"),
+        CoreError::SamePassword => {
+            Reply::error(Code::RequestFailed, "newpassword is the same as password")
+        }
         CoreError::AccountBanned => Reply::error(Code::RequestFailed, "Account is disabled"),
-        CoreError::LoginThrottled => Reply::error(Code::RequestFailed, "Too many attempts, try again later"),
+        CoreError::LoginThrottled => {
+            Reply::error(Code::RequestFailed, "Too many attempts, try again later")
+        }
         CoreError::SessionNotFound => Reply::error(Code::TokenInvalid, TOKEN_NOT_EXIST),
         CoreError::SessionExpired => Reply::error(Code::TokenInvalid, TOKEN_EXPIRED),
         // The document has no SMS flow; these cannot arise through it but still get an answer.
@@ -65,7 +68,9 @@ pub fn core_error(err: &CoreError) -> Reply {
         CoreError::SmsRejectedPhone | CoreError::SmsSendFailed => {
             Reply::error(Code::RequestFailed, "Message could not be sent")
         }
-        CoreError::AvatarFormat => Reply::error(Code::BadParameter, "avatar must be jpg, jpeg, bmp or png"),
+        CoreError::AvatarFormat => {
+            Reply::error(Code::BadParameter, "avatar must be jpg, jpeg, bmp or png")
+        }
         CoreError::AvatarTooLarge => Reply::error(Code::BadParameter, "avatar must not exceed 3M"),
         CoreError::GroupNotFound
         | CoreError::NotGroupMember
@@ -96,11 +101,16 @@ pub fn framework_error(req: &HttpRequest, err: FrameworkError) -> HttpResponse {
             let route = req.path().trim_start_matches('/');
             Reply {
                 status: StatusCode::NOT_FOUND,
-                ..Reply::error(Code::ProgramError, format!("Unable to resolve the request \"{route}\"."))
+                ..Reply::error(
+                    Code::ProgramError,
+                    format!("Unable to resolve the request \"{route}\"."),
+                )
             }
         }
         FrameworkError::MethodNotAllowed => Reply::error(Code::WrongMethod, detail::USE_POST),
-        FrameworkError::PayloadTooLarge => Reply::error(Code::BadParameter, "request body is too large"),
+        FrameworkError::PayloadTooLarge => {
+            Reply::error(Code::BadParameter, "request body is too large")
+        }
         FrameworkError::BadRequest(reason) => Reply::error(Code::BadParameter, reason),
     };
     reply.into_response()

@@ -32,7 +32,10 @@ fn respond(result: Result<Reply, Reply>) -> HttpResponse {
 async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, Reply> {
     match read_body(req, payload, BODY_LIMIT).await {
         Ok(body) => Ok(Params::json_or_form(&body)),
-        Err(BodyError::TooLarge) => Err(Reply::error(Code::BadParameter, "request body is too large")),
+        Err(BodyError::TooLarge) => Err(Reply::error(
+            Code::BadParameter,
+            "request body is too large",
+        )),
         Err(BodyError::Broken(reason)) => Err(Reply::error(Code::BadParameter, reason)),
     }
 }
@@ -41,8 +44,14 @@ async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, Repl
 fn required(params: &Params, name: &str) -> Result<String, Reply> {
     match params.field(name) {
         Field::Text(text) => Ok(text),
-        Field::Missing | Field::Null => Err(Reply::error(Code::BadParameter, format!("{name} is not set"))),
-        Field::Unusable => Err(Reply::error(Code::BadParameter, format!("{name} is not correct"))),
+        Field::Missing | Field::Null => Err(Reply::error(
+            Code::BadParameter,
+            format!("{name} is not set"),
+        )),
+        Field::Unusable => Err(Reply::error(
+            Code::BadParameter,
+            format!("{name} is not correct"),
+        )),
     }
 }
 
@@ -50,7 +59,10 @@ fn optional(params: &Params, name: &str) -> Result<Option<String>, Reply> {
     match params.field(name) {
         Field::Text(text) => Ok(Some(text)),
         Field::Missing | Field::Null => Ok(None),
-        Field::Unusable => Err(Reply::error(Code::BadParameter, format!("{name} is not correct"))),
+        Field::Unusable => Err(Reply::error(
+            Code::BadParameter,
+            format!("{name} is not correct"),
+        )),
     }
 }
 
@@ -113,7 +125,11 @@ pub async fn register(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Http
     respond(register_inner(&req, payload, &ctx).await)
 }
 
-async fn register_inner(req: &HttpRequest, payload: web::Payload, ctx: &DialectContext) -> Result<Reply, Reply> {
+async fn register_inner(
+    req: &HttpRequest,
+    payload: web::Payload,
+    ctx: &DialectContext,
+) -> Result<Reply, Reply> {
     let params = params(req, payload).await?;
     let username = required(&params, "username")?;
     let password = required(&params, "password")?;
@@ -131,7 +147,10 @@ async fn register_inner(req: &HttpRequest, payload: web::Payload, ctx: &DialectC
     let name = non_empty("name", name)?;
     let mut profile = ProfilePatch::default().set(TextField::Nickname, name);
     if let Some(sex) = sex {
-        profile.gender = Some(parse_sex(&sex).ok_or_else(|| Reply::error(Code::BadParameter, "sex is not correct"))?);
+        profile.gender = Some(
+            parse_sex(&sex)
+                .ok_or_else(|| Reply::error(Code::BadParameter, "sex is not correct"))?,
+        );
     }
     if let Some(century) = century.filter(|c| !c.trim().is_empty()) {
         profile = profile.set(TextField::BirthDecade, century.trim());
@@ -165,12 +184,19 @@ pub async fn login(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpRes
     respond(login_inner(&req, payload, &ctx).await)
 }
 
-async fn login_inner(req: &HttpRequest, payload: web::Payload, ctx: &DialectContext) -> Result<Reply, Reply> {
+async fn login_inner(
+    req: &HttpRequest,
+    payload: web::Payload,
+    ctx: &DialectContext,
+) -> Result<Reply, Reply> {
     let params = params(req, payload).await?;
     let username = required(&params, "username")?;
     let password = required(&params, "password")?;
     let user_id = auth::login(ctx, req, &username, &password).await?;
-    let ttl = ctx.settings.uint(super::TOKEN_TTL_KEY).unwrap_or(super::DEFAULT_TOKEN_TTL);
+    let ttl = ctx
+        .settings
+        .uint(super::TOKEN_TTL_KEY)
+        .unwrap_or(super::DEFAULT_TOKEN_TTL);
     let session = ctx
         .service
         .create_session(
@@ -197,14 +223,22 @@ pub async fn reset_password(req: HttpRequest, payload: web::Payload, ctx: Ctx) -
     respond(reset_password_inner(&req, payload, &ctx).await)
 }
 
-async fn reset_password_inner(req: &HttpRequest, payload: web::Payload, ctx: &DialectContext) -> Result<Reply, Reply> {
+async fn reset_password_inner(
+    req: &HttpRequest,
+    payload: web::Payload,
+    ctx: &DialectContext,
+) -> Result<Reply, Reply> {
     let params = params(req, payload).await?;
     let old = required(&params, "password")?;
     let new = required(&params, "newpassword")?;
     let caller = auth::authenticate(ctx, req).await?;
     let new = non_empty("newpassword", new)?;
     ctx.service
-        .change_password(caller.user_id(), &PasswordInput::Plain(old), &PasswordInput::Plain(new))
+        .change_password(
+            caller.user_id(),
+            &PasswordInput::Plain(old),
+            &PasswordInput::Plain(new),
+        )
         .await
         .map_err(|err| core_error(&err))?;
     Ok(Reply::success())
@@ -216,7 +250,11 @@ pub async fn logout(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpRe
     respond(logout_inner(&req, payload, &ctx).await)
 }
 
-async fn logout_inner(req: &HttpRequest, payload: web::Payload, ctx: &DialectContext) -> Result<Reply, Reply> {
+async fn logout_inner(
+    req: &HttpRequest,
+    payload: web::Payload,
+    ctx: &DialectContext,
+) -> Result<Reply, Reply> {
     let params = params(req, payload).await?;
     let username = required(&params, "username")?;
     let caller = auth::authenticate(ctx, req).await?;
@@ -226,11 +264,18 @@ async fn logout_inner(req: &HttpRequest, payload: web::Payload, ctx: &DialectCon
     };
     let illegal = || Reply::error(Code::RequestFailed, detail::ILLEGAL_IDENTITY);
     let named = LoginName::parse_phone_or_username(&username).map_err(|_| illegal())?;
-    let owner = ctx.service.find_user(&named).await.map_err(|err| core_error(&err))?;
+    let owner = ctx
+        .service
+        .find_user(&named)
+        .await
+        .map_err(|err| core_error(&err))?;
     if owner != Some(user_id) {
         return Err(illegal());
     }
-    ctx.service.revoke_session(&token).await.map_err(|err| core_error(&err))?;
+    ctx.service
+        .revoke_session(&token)
+        .await
+        .map_err(|err| core_error(&err))?;
     Ok(Reply::success())
 }
 
@@ -240,19 +285,29 @@ pub async fn edit(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResp
     respond(edit_inner(&req, payload, &ctx).await)
 }
 
-async fn edit_inner(req: &HttpRequest, payload: web::Payload, ctx: &DialectContext) -> Result<Reply, Reply> {
+async fn edit_inner(
+    req: &HttpRequest,
+    payload: web::Payload,
+    ctx: &DialectContext,
+) -> Result<Reply, Reply> {
     let params = params(req, payload).await?;
     let caller = auth::authenticate(ctx, req).await?;
     check_own_id(req, &caller)?;
     if let Some(key) = params.names().find(|key| *key != "name") {
-        return Err(Reply::error(Code::RequestFailed, format!("{key} Not editable")));
+        return Err(Reply::error(
+            Code::RequestFailed,
+            format!("{key} Not editable"),
+        ));
     }
     let Some(name) = optional(&params, "name")? else {
         return Ok(Reply::success());
     };
     let name = non_empty("name", name)?;
     ctx.service
-        .update_profile(caller.user_id(), ProfilePatch::default().set(TextField::Nickname, name))
+        .update_profile(
+            caller.user_id(),
+            ProfilePatch::default().set(TextField::Nickname, name),
+        )
         .await
         .map_err(|err| core_error(&err))?;
     Ok(Reply::success())
@@ -272,16 +327,23 @@ fn parse_enable(text: &str) -> Option<bool> {
     }
 }
 
-async fn push_inner(req: &HttpRequest, payload: web::Payload, ctx: &DialectContext) -> Result<Reply, Reply> {
+async fn push_inner(
+    req: &HttpRequest,
+    payload: web::Payload,
+    ctx: &DialectContext,
+) -> Result<Reply, Reply> {
     let params = params(req, payload).await?;
     let enable = match params.field("enable") {
-        Field::Missing | Field::Null => return Err(Reply::error(Code::BadParameter, "enable is not set")),
+        Field::Missing | Field::Null => {
+            return Err(Reply::error(Code::BadParameter, "enable is not set"));
+        }
         Field::Unusable => None,
         Field::Text(text) => parse_enable(&text),
     };
     let caller = auth::authenticate(ctx, req).await?;
     check_own_id(req, &caller)?;
-    let enable = enable.ok_or_else(|| Reply::error(Code::BadParameter, detail::ENABLE_NOT_CORRECT))?;
+    let enable =
+        enable.ok_or_else(|| Reply::error(Code::BadParameter, detail::ENABLE_NOT_CORRECT))?;
     let patch = ProfilePatch {
         push_enabled: Some(enable),
         ..ProfilePatch::default()

@@ -8,7 +8,9 @@ pub mod wire;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{DialectContext, DialectSpec, FrameworkError, OwnDefault, OwnKey, OwnKind, RouteDoc, Volatile};
+use super::{
+    DialectContext, DialectSpec, FrameworkError, OwnDefault, OwnKey, OwnKind, RouteDoc, Volatile,
+};
 
 pub const TOKEN_TTL_KEY: &str = "token_ttl_seconds";
 pub const DEFAULT_TOKEN_TTL: u64 = 3600;

@@ -8,11 +8,9 @@ pub enum CoreError {
     InvalidPhone,
     #[error("the username is not valid")]
     InvalidUsername,
-    #[error("{field}: {reason}")]
-    InvalidField {
-        field: &'static str,
-        reason: String,
-    },
+    /// `reason` reads after the field's name: "is longer than 64 characters".
+    #[error("{field} {reason}")]
+    InvalidField { field: &'static str, reason: String },
     #[error("the phone number is already registered")]
     PhoneAlreadyRegistered,
     #[error("the username is already taken")]
@@ -81,14 +79,16 @@ impl CoreError {
 
 impl From<super::profile::ProfileError> for CoreError {
     fn from(err: super::profile::ProfileError) -> Self {
-        let field = match &err {
-            super::profile::ProfileError::TooLong { field, .. }
-            | super::profile::ProfileError::ControlCharacter { field } => field,
-            super::profile::ProfileError::EmptyNickname => "nickname",
-        };
-        CoreError::InvalidField {
-            field,
-            reason: err.to_string(),
+        use super::profile::ProfileError;
+        // The reason leaves the field out, so each dialect can name the field its own way.
+        match err {
+            ProfileError::TooLong { field, max } => {
+                CoreError::invalid(field, format!("is longer than {max} characters"))
+            }
+            ProfileError::ControlCharacter { field } => {
+                CoreError::invalid(field, "contains control characters")
+            }
+            ProfileError::EmptyNickname => CoreError::invalid("nickname", "is empty"),
         }
     }
 }

@@ -29,10 +29,7 @@ impl Username {
         if trimmed.chars().count() > Self::MAX_CHARS {
             return Err(UsernameError::TooLong);
         }
-        if trimmed
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
+        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(UsernameError::BadCharacter);
         }
         Ok(Username {

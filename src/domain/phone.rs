@@ -95,7 +95,12 @@ impl Phone {
         if n.len() <= 7 {
             return "*".repeat(n.len());
         }
-        format!("{}{}{}", &n[..3], "*".repeat(n.len() - 7), &n[n.len() - 4..])
+        format!(
+            "{}{}{}",
+            &n[..3],
+            "*".repeat(n.len() - 7),
+            &n[n.len() - 4..]
+        )
     }
 }
 

@@ -29,17 +29,33 @@ pub fn scope() -> actix_web::Scope<
 > {
     web::scope("/admin")
         .wrap(from_fn(require_token))
-        .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|err, _| {
-            let message = err.to_string();
-            actix_web::error::InternalError::from_response(err, error(StatusCode::BAD_REQUEST, message)).into()
-        }))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(64 * 1024)
+                .error_handler(|err, _| {
+                    let message = err.to_string();
+                    actix_web::error::InternalError::from_response(
+                        err,
+                        error(StatusCode::BAD_REQUEST, message),
+                    )
+                    .into()
+                }),
+        )
         .app_data(web::PathConfig::default().error_handler(|err, _| {
             let message = err.to_string();
-            actix_web::error::InternalError::from_response(err, error(StatusCode::NOT_FOUND, message)).into()
+            actix_web::error::InternalError::from_response(
+                err,
+                error(StatusCode::NOT_FOUND, message),
+            )
+            .into()
         }))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {
             let message = err.to_string();
-            actix_web::error::InternalError::from_response(err, error(StatusCode::BAD_REQUEST, message)).into()
+            actix_web::error::InternalError::from_response(
+                err,
+                error(StatusCode::BAD_REQUEST, message),
+            )
+            .into()
         }))
         .route("/sms/outbox", web::get().to(outbox))
         .route("/users", web::post().to(create_user))
@@ -49,7 +65,9 @@ pub fn scope() -> actix_web::Scope<
         .route("/groups", web::post().to(create_group))
         .route("/groups/{id}/members", web::post().to(add_member))
         .route("/friendships", web::post().to(make_friends))
-        .default_service(web::to(|| async { error(StatusCode::NOT_FOUND, "no such admin endpoint") }))
+        .default_service(web::to(|| async {
+            error(StatusCode::NOT_FOUND, "no such admin endpoint")
+        }))
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
@@ -68,7 +86,10 @@ async fn require_token(
         .app_data::<web::Data<OpsState>>()
         .and_then(|state| state.admin_token.clone());
     let Some(expected) = expected else {
-        let response = error(StatusCode::NOT_FOUND, "the admin API is off: set ops.admin_token to turn it on");
+        let response = error(
+            StatusCode::NOT_FOUND,
+            "the admin API is off: set ops.admin_token to turn it on",
+        );
         return Ok(req.into_response(response));
     };
     let offered = req
@@ -79,9 +100,14 @@ async fn require_token(
         .map(str::trim)
         .unwrap_or("");
     if !constant_time_eq(offered.as_bytes(), expected.as_bytes()) {
-        return Ok(req.into_response(error(StatusCode::UNAUTHORIZED, "missing or wrong admin token")));
+        return Ok(req.into_response(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong admin token",
+        )));
     }
-    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }
 
 /// Every core error as the admin API answers it.
@@ -97,17 +123,21 @@ fn core_error(err: &CoreError) -> HttpResponse {
         | CoreError::CodeWrong
         | CoreError::CodeExpired
         | CoreError::TicketUnknown => StatusCode::BAD_REQUEST,
-        CoreError::PhoneAlreadyRegistered | CoreError::UsernameTaken | CoreError::GroupFull | CoreError::Forbidden => {
-            StatusCode::CONFLICT
+        CoreError::PhoneAlreadyRegistered
+        | CoreError::UsernameTaken
+        | CoreError::GroupFull
+        | CoreError::Forbidden => StatusCode::CONFLICT,
+        CoreError::UserNotFound | CoreError::GroupNotFound | CoreError::NotGroupMember => {
+            StatusCode::NOT_FOUND
         }
-        CoreError::UserNotFound | CoreError::GroupNotFound | CoreError::NotGroupMember => StatusCode::NOT_FOUND,
         CoreError::WrongPassword
         | CoreError::AccountBanned
         | CoreError::SessionNotFound
         | CoreError::SessionExpired => StatusCode::FORBIDDEN,
-        CoreError::LoginThrottled | CoreError::SmsTooSoon | CoreError::SmsDailyLimit | CoreError::SmsIpLimit => {
-            StatusCode::TOO_MANY_REQUESTS
-        }
+        CoreError::LoginThrottled
+        | CoreError::SmsTooSoon
+        | CoreError::SmsDailyLimit
+        | CoreError::SmsIpLimit => StatusCode::TOO_MANY_REQUESTS,
         CoreError::SmsRejectedPhone | CoreError::SmsSendFailed => StatusCode::BAD_GATEWAY,
         CoreError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         CoreError::Internal(message) => {
@@ -122,12 +152,12 @@ fn respond(result: Result<HttpResponse, CoreError>) -> HttpResponse {
     result.unwrap_or_else(|err| core_error(&err))
 }
 
-/// A digit string, also accepted as a JSON number.
-fn digits(value: &Value, name: &str) -> Result<String, HttpResponse> {
+/// A digit string, also accepted as a JSON number; the error says which field is wrong.
+fn digits(value: &Value, name: &str) -> Result<String, String> {
     match value {
         Value::String(s) => Ok(s.trim().to_owned()),
         Value::Number(n) if n.is_u64() => Ok(n.to_string()),
-        _ => Err(error(StatusCode::BAD_REQUEST, format!("{name} must be a digit string"))),
+        _ => Err(format!("{name} must be a digit string")),
     }
 }
 
@@ -169,11 +199,14 @@ struct NewUser {
 async fn create_user(state: web::Data<OpsState>, body: web::Json<NewUser>) -> HttpResponse {
     let body = body.into_inner();
     let (region, number) = match (digits(&body.region, "region"), digits(&body.phone, "phone")) {
-        (Ok(r), Ok(p)) => (r, p),
-        (Err(response), _) | (_, Err(response)) => return response,
+        (Ok(region), Ok(number)) => (region, number),
+        (Err(message), _) | (_, Err(message)) => return error(StatusCode::BAD_REQUEST, message),
     };
     let Ok(phone) = Phone::parse(&region, &number) else {
-        return error(StatusCode::BAD_REQUEST, "region and phone are not a valid phone number");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "region and phone are not a valid phone number",
+        );
     };
     let username = match body.username.as_deref().map(Username::parse).transpose() {
         Ok(username) => username,
@@ -223,10 +256,17 @@ struct RoleBody {
     role: String,
 }
 
-async fn set_role(state: web::Data<OpsState>, id: web::Path<i64>, body: web::Json<RoleBody>) -> HttpResponse {
+async fn set_role(
+    state: web::Data<OpsState>,
+    id: web::Path<i64>,
+    body: web::Json<RoleBody>,
+) -> HttpResponse {
     let id = id.into_inner();
     let Some(role) = Role::parse(&body.role) else {
-        return error(StatusCode::BAD_REQUEST, "role must be normal, service or superadmin");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "role must be normal, service or superadmin",
+        );
     };
     respond(
         state
@@ -263,7 +303,11 @@ struct NewMember {
     display_name: Option<String>,
 }
 
-async fn add_member(state: web::Data<OpsState>, id: web::Path<i64>, body: web::Json<NewMember>) -> HttpResponse {
+async fn add_member(
+    state: web::Data<OpsState>,
+    id: web::Path<i64>,
+    body: web::Json<NewMember>,
+) -> HttpResponse {
     let group_id = id.into_inner();
     let body = body.into_inner();
     let role = match body.role.as_deref() {
@@ -278,7 +322,10 @@ async fn add_member(state: web::Data<OpsState>, id: web::Path<i64>, body: web::J
             .service
             .add_group_member(group_id, body.user_id, role, body.display_name)
             .await
-            .map(|()| HttpResponse::Created().json(json!({ "group_id": group_id, "user_id": body.user_id }))),
+            .map(|()| {
+                HttpResponse::Created()
+                    .json(json!({ "group_id": group_id, "user_id": body.user_id }))
+            }),
     )
 }
 
@@ -297,6 +344,9 @@ async fn make_friends(state: web::Data<OpsState>, body: web::Json<NewFriendship>
             .service
             .make_friends(body.user_id, body.friend_id, body.display_name)
             .await
-            .map(|()| HttpResponse::Created().json(json!({ "user_id": body.user_id, "friend_id": body.friend_id }))),
+            .map(|()| {
+                HttpResponse::Created()
+                    .json(json!({ "user_id": body.user_id, "friend_id": body.friend_id }))
+            }),
     )
 }

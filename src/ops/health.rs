@@ -12,6 +12,7 @@ pub async fn readyz(state: web::Data<OpsState>) -> HttpResponse {
     if state.service.database_ready().await {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unreachable"}))
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unreachable"}))
     }
 }

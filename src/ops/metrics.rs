@@ -43,7 +43,9 @@ impl Outcome {
     }
 }
 
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
 
 #[derive(Debug, Default, Clone)]
 struct Histogram {
@@ -92,7 +94,9 @@ impl Metrics {
         let Ok(tables) = self.tables.lock() else {
             return out;
         };
-        out.push_str("# HELP rosetta_requests_total Requests answered, by dialect, endpoint and outcome.\n");
+        out.push_str(
+            "# HELP rosetta_requests_total Requests answered, by dialect, endpoint and outcome.\n",
+        );
         out.push_str("# TYPE rosetta_requests_total counter\n");
         for ((dialect, endpoint, outcome), count) in &tables.requests {
             let _ = writeln!(
@@ -106,20 +110,42 @@ impl Metrics {
         out.push_str("# HELP rosetta_request_duration_seconds Time to answer a request.\n");
         out.push_str("# TYPE rosetta_request_duration_seconds histogram\n");
         for ((dialect, endpoint), h) in &tables.latency {
-            let labels = format!("dialect=\"{}\",endpoint=\"{}\"", escape(dialect), escape(endpoint));
+            let labels = format!(
+                "dialect=\"{}\",endpoint=\"{}\"",
+                escape(dialect),
+                escape(endpoint)
+            );
             for (bucket, count) in BUCKETS.iter().zip(h.counts.iter()) {
-                let _ = writeln!(out, "rosetta_request_duration_seconds_bucket{{{labels},le=\"{bucket}\"}} {count}");
+                let _ = writeln!(
+                    out,
+                    "rosetta_request_duration_seconds_bucket{{{labels},le=\"{bucket}\"}} {count}"
+                );
             }
-            let _ = writeln!(out, "rosetta_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "rosetta_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "rosetta_request_duration_seconds_count{{{labels}}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "rosetta_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "rosetta_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "rosetta_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
         }
         out
     }
 }
 
 fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 pub async fn render(state: web::Data<OpsState>) -> HttpResponse {
@@ -135,9 +161,24 @@ mod tests {
     #[test]
     fn renders_counters_and_histograms() {
         let m = Metrics::default();
-        m.record("error_code", "/api/user/login", Outcome::Ok, Duration::from_millis(3));
-        m.record("error_code", "/api/user/login", Outcome::Ok, Duration::from_millis(30));
-        m.record("error_code", "/api/user/login", Outcome::AuthError, Duration::from_millis(1));
+        m.record(
+            "error_code",
+            "/api/user/login",
+            Outcome::Ok,
+            Duration::from_millis(3),
+        );
+        m.record(
+            "error_code",
+            "/api/user/login",
+            Outcome::Ok,
+            Duration::from_millis(30),
+        );
+        m.record(
+            "error_code",
+            "/api/user/login",
+            Outcome::AuthError,
+            Duration::from_millis(1),
+        );
         let text = m.render();
         assert!(text.contains(
             "rosetta_requests_total{dialect=\"error_code\",endpoint=\"/api/user/login\",outcome=\"ok\"} 2"

@@ -29,7 +29,9 @@ impl ListenerMap {
             .find(|(prefix, _)| {
                 prefix.is_empty()
                     || path == prefix
-                    || path.strip_prefix(prefix.as_str()).is_some_and(|rest| rest.starts_with('/'))
+                    || path
+                        .strip_prefix(prefix.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
             })
             .map(|(prefix, id)| (prefix.as_str(), *id))
     }
@@ -40,7 +42,11 @@ fn request_id(req: &ServiceRequest) -> String {
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
     match offered {
         Some(id) => id.to_owned(),
         None => {
@@ -75,7 +81,11 @@ fn endpoint_label(pattern: Option<String>, prefix: &str) -> String {
             _ => label.push(c),
         }
     }
-    if label.is_empty() { "/".to_owned() } else { label }
+    if label.is_empty() {
+        "/".to_owned()
+    } else {
+        label
+    }
 }
 
 pub async fn observe(
@@ -105,7 +115,9 @@ pub async fn observe(
         tracing::info!(status, outcome = outcome.as_str(), endpoint = %endpoint, micros = elapsed.as_micros() as u64, "answered");
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(HeaderName::from_static(REQUEST_ID), value);
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), value);
     }
     Ok(response)
 }
@@ -120,7 +132,10 @@ mod tests {
             endpoint_label(Some(r"/blueu/api/user/{id:\d+}/edit".into()), "/blueu"),
             "/api/user/{id}/edit"
         );
-        assert_eq!(endpoint_label(Some("/api/user/login".into()), ""), "/api/user/login");
+        assert_eq!(
+            endpoint_label(Some("/api/user/login".into()), ""),
+            "/api/user/login"
+        );
         assert_eq!(endpoint_label(None, ""), "unmatched");
     }
 
@@ -128,7 +143,11 @@ mod tests {
     fn longest_prefix_owns_the_path() {
         let map = ListenerMap {
             metrics: Arc::default(),
-            prefixes: Arc::new(vec![("/a/b".into(), "two"), ("/a".into(), "one"), (String::new(), "root")]),
+            prefixes: Arc::new(vec![
+                ("/a/b".into(), "two"),
+                ("/a".into(), "one"),
+                (String::new(), "root"),
+            ]),
         };
         assert_eq!(map.owner("/a/b/c").map(|o| o.1), Some("two"));
         assert_eq!(map.owner("/a/x").map(|o| o.1), Some("one"));

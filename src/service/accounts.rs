@@ -50,12 +50,17 @@ impl Service {
             return Err(CoreError::invalid("password", "is empty"));
         }
         let phone = match &account.proof {
-            PhoneProof::SmsCode { purpose, code, universal } => {
+            PhoneProof::SmsCode {
+                purpose,
+                code,
+                universal,
+            } => {
                 let phone = account.phone.clone().ok_or(CoreError::InvalidPhone)?;
                 if self.is_phone_registered(&phone).await? {
                     return Err(CoreError::PhoneAlreadyRegistered);
                 }
-                self.verify_code(&phone, purpose, code, universal.as_deref()).await?;
+                self.verify_code(&phone, purpose, code, universal.as_deref())
+                    .await?;
                 Some(phone)
             }
             PhoneProof::Ticket(ticket) => Some(self.redeem_ticket(ticket).await?.phone),
@@ -74,12 +79,14 @@ impl Service {
             write_tx(conn, |conn| {
                 let id = storage::users::insert_user(conn, &row)?;
                 if let Some(phone) = &phone
-                    && storage::users::claim_phone(conn, id, phone.region(), phone.number())?.is_none()
+                    && storage::users::claim_phone(conn, id, phone.region(), phone.number())?
+                        .is_none()
                 {
                     return Err(CoreError::PhoneAlreadyRegistered);
                 }
                 if let Some(name) = &username
-                    && storage::users::claim_username(conn, id, &name.key(), name.as_str())?.is_none()
+                    && storage::users::claim_username(conn, id, &name.key(), name.as_str())?
+                        .is_none()
                 {
                     return Err(CoreError::UsernameTaken);
                 }
@@ -107,8 +114,10 @@ impl Service {
 
     pub async fn find_user_by_phone(&self, phone: &Phone) -> Result<Option<UserId>, CoreError> {
         let (region, number) = (phone.region().to_owned(), phone.number().to_owned());
-        self.db(move |conn| storage::users::find_by_phone(conn, &region, &number).map_err(CoreError::from))
-            .await
+        self.db(move |conn| {
+            storage::users::find_by_phone(conn, &region, &number).map_err(CoreError::from)
+        })
+        .await
     }
 
     pub async fn find_user(&self, name: &LoginName) -> Result<Option<UserId>, CoreError> {
@@ -116,8 +125,10 @@ impl Service {
             LoginName::Phone(phone) => self.find_user_by_phone(phone).await,
             LoginName::Username(username) => {
                 let key = username.key();
-                self.db(move |conn| storage::users::find_by_username(conn, &key).map_err(CoreError::from))
-                    .await
+                self.db(move |conn| {
+                    storage::users::find_by_username(conn, &key).map_err(CoreError::from)
+                })
+                .await
             }
         }
     }
@@ -139,7 +150,10 @@ impl Service {
         {
             let ip = ip.to_owned();
             let failures = self
-                .db(move |conn| storage::sms::counter_value(conn, "login_ip", &ip, minute).map_err(CoreError::from))
+                .db(move |conn| {
+                    storage::sms::counter_value(conn, "login_ip", &ip, minute)
+                        .map_err(CoreError::from)
+                })
                 .await?;
             if failures as u32 >= policy.attempts_per_ip_per_minute {
                 return Err(CoreError::LoginThrottled);
@@ -160,7 +174,12 @@ impl Service {
             self.count_ip_failure(client_ip, minute).await?;
             return Err(CoreError::WrongPassword);
         }
-        if !self.inner.hasher.verify(canonical, credential.password_hash).await? {
+        if !self
+            .inner
+            .hasher
+            .verify(canonical, credential.password_hash)
+            .await?
+        {
             let threshold = i64::from(policy.lockout_threshold);
             self.db(move |conn| {
                 let failures = i64::from(storage::users::count_failed_login(conn, user_id)?);
@@ -182,12 +201,18 @@ impl Service {
         if banned {
             return Err(CoreError::AccountBanned);
         }
-        self.db(move |conn| storage::users::record_login(conn, user_id, now).map_err(CoreError::from))
-            .await?;
+        self.db(move |conn| {
+            storage::users::record_login(conn, user_id, now).map_err(CoreError::from)
+        })
+        .await?;
         Ok(user_id)
     }
 
-    async fn count_ip_failure(&self, client_ip: Option<&str>, minute: i64) -> Result<(), CoreError> {
+    async fn count_ip_failure(
+        &self,
+        client_ip: Option<&str>,
+        minute: i64,
+    ) -> Result<(), CoreError> {
         if let Some(ip) = client_ip {
             let ip = ip.to_owned();
             self.db(move |conn| {
@@ -201,7 +226,11 @@ impl Service {
     }
 
     /// True when `password` is the user's password.
-    pub async fn check_password(&self, user_id: UserId, password: &PasswordInput) -> Result<bool, CoreError> {
+    pub async fn check_password(
+        &self,
+        user_id: UserId,
+        password: &PasswordInput,
+    ) -> Result<bool, CoreError> {
         let credential = self
             .db(move |conn| storage::users::load_credential(conn, user_id).map_err(CoreError::from))
             .await?
@@ -236,14 +265,22 @@ impl Service {
         reject_same: bool,
     ) -> Result<UserId, CoreError> {
         let phone = match proof {
-            PhoneProof::SmsCode { purpose, code, universal } => {
-                self.verify_code(phone, &purpose, &code, universal.as_deref()).await?;
+            PhoneProof::SmsCode {
+                purpose,
+                code,
+                universal,
+            } => {
+                self.verify_code(phone, &purpose, &code, universal.as_deref())
+                    .await?;
                 phone.clone()
             }
             PhoneProof::Ticket(ticket) => self.redeem_ticket(&ticket).await?.phone,
             PhoneProof::Unverified => phone.clone(),
         };
-        let user_id = self.find_user_by_phone(&phone).await?.ok_or(CoreError::UserNotFound)?;
+        let user_id = self
+            .find_user_by_phone(&phone)
+            .await?
+            .ok_or(CoreError::UserNotFound)?;
         let banned = self
             .db(move |conn| storage::users::banned(conn, user_id).map_err(CoreError::from))
             .await?

@@ -15,7 +15,11 @@ pub struct Avatar {
 }
 
 impl Service {
-    pub async fn set_avatar(&self, user_id: UserId, bytes: Vec<u8>) -> Result<ImageFormat, CoreError> {
+    pub async fn set_avatar(
+        &self,
+        user_id: UserId,
+        bytes: Vec<u8>,
+    ) -> Result<ImageFormat, CoreError> {
         if bytes.len() > MAX_AVATAR_BYTES {
             return Err(CoreError::AvatarTooLarge);
         }

@@ -17,7 +17,11 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     /// `cost` must already be checked by the settings (at least 10 outside test mode).
-    pub fn new(cost: u32, parallelism: usize, queue_deadline: Duration) -> Result<PasswordHasher, CoreError> {
+    pub fn new(
+        cost: u32,
+        parallelism: usize,
+        queue_deadline: Duration,
+    ) -> Result<PasswordHasher, CoreError> {
         // A hash of nothing anyone knows, verified for unknown users so they cost the same time.
         let dummy_hash = bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost)
             .map_err(|e| CoreError::Internal(format!("bcrypt: {e}")))?;
@@ -29,11 +33,15 @@ impl PasswordHasher {
         })
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
-        let permit = tokio::time::timeout(self.queue_deadline, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| CoreError::Busy)?
-            .map_err(|_| CoreError::Busy)?;
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let permit =
+            tokio::time::timeout(self.queue_deadline, self.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| CoreError::Busy)?
+                .map_err(|_| CoreError::Busy)?;
         let result = tokio::task::spawn_blocking(move || {
             let value = work();
             drop(permit);
@@ -54,7 +62,8 @@ impl PasswordHasher {
 
     /// Verifies the canonical secret against a stored hash; a malformed hash never matches.
     pub async fn verify(&self, canonical: String, hash: String) -> Result<bool, CoreError> {
-        self.run(move || bcrypt::verify(canonical, &hash).unwrap_or(false)).await
+        self.run(move || bcrypt::verify(canonical, &hash).unwrap_or(false))
+            .await
     }
 
     /// Spends the time of one verification without a user, so unknown names are not faster.

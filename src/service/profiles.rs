@@ -35,7 +35,11 @@ impl Service {
 
     /// Applies a partial update. A change of nickname or avatar URL moves the user's own version
     /// and the friendship version of everyone who has the user as a friend.
-    pub async fn update_profile(&self, user_id: UserId, patch: ProfilePatch) -> Result<(), CoreError> {
+    pub async fn update_profile(
+        &self,
+        user_id: UserId,
+        patch: ProfilePatch,
+    ) -> Result<(), CoreError> {
         patch.validate()?;
         if patch.is_empty() {
             return if self.user_exists(user_id).await? {
@@ -51,7 +55,8 @@ impl Service {
             .text
             .iter()
             .any(|(f, _)| matches!(f, TextField::Nickname | TextField::AvatarUrl));
-        self.write_user(user_id, changes, visible_to_friends, now).await
+        self.write_user(user_id, changes, visible_to_friends, now)
+            .await
     }
 
     async fn write_user(
@@ -108,10 +113,12 @@ impl Service {
             role: Some(role.code()),
             ..UserChanges::default()
         };
-        self.db(move |conn| match storage::users::update(conn, user_id, &changes)? {
-            0 => Err(CoreError::UserNotFound),
-            _ => Ok(()),
-        })
+        self.db(
+            move |conn| match storage::users::update(conn, user_id, &changes)? {
+                0 => Err(CoreError::UserNotFound),
+                _ => Ok(()),
+            },
+        )
         .await
     }
 
@@ -121,10 +128,12 @@ impl Service {
             im_token: Some(token),
             ..UserChanges::default()
         };
-        self.db(move |conn| match storage::users::update(conn, user_id, &changes)? {
-            0 => Err(CoreError::UserNotFound),
-            _ => Ok(()),
-        })
+        self.db(
+            move |conn| match storage::users::update(conn, user_id, &changes)? {
+                0 => Err(CoreError::UserNotFound),
+                _ => Ok(()),
+            },
+        )
         .await
     }
 }

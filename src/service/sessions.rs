@@ -44,7 +44,11 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl Service {
-    pub async fn create_session(&self, user_id: UserId, spec: SessionSpec) -> Result<IssuedSession, CoreError> {
+    pub async fn create_session(
+        &self,
+        user_id: UserId,
+        spec: SessionSpec,
+    ) -> Result<IssuedSession, CoreError> {
         let mut bytes = vec![0u8; spec.shape.random_bytes()];
         rand::rng().fill_bytes(&mut bytes);
         let token = spec.shape.render(&bytes);
@@ -78,7 +82,11 @@ impl Service {
 
     /// The session a token names in a dialect: `SessionNotFound` for unknown, revoked or banned,
     /// `SessionExpired` past its expiry.
-    pub async fn authenticate(&self, dialect: &'static str, token: &str) -> Result<SessionInfo, CoreError> {
+    pub async fn authenticate(
+        &self,
+        dialect: &'static str,
+        token: &str,
+    ) -> Result<SessionInfo, CoreError> {
         if token.is_empty() {
             return Err(CoreError::SessionNotFound);
         }
@@ -104,17 +112,22 @@ impl Service {
     /// Revokes one session; false when there was none.
     pub async fn revoke_session(&self, token: &str) -> Result<bool, CoreError> {
         let hash = token_hash(token);
-        self.db(move |conn| Ok(storage::sessions::delete(conn, &hash)? > 0)).await
+        self.db(move |conn| Ok(storage::sessions::delete(conn, &hash)? > 0))
+            .await
     }
 
     /// Revokes every session of a user in every dialect.
     pub async fn revoke_all_sessions(&self, user_id: UserId) -> Result<usize, CoreError> {
-        self.db(move |conn| storage::sessions::delete_all_of_user(conn, user_id).map_err(CoreError::from))
-            .await
+        self.db(move |conn| {
+            storage::sessions::delete_all_of_user(conn, user_id).map_err(CoreError::from)
+        })
+        .await
     }
 
     pub async fn session_count(&self, user_id: UserId) -> Result<i64, CoreError> {
-        self.db(move |conn| storage::sessions::count_of_user(conn, user_id).map_err(CoreError::from))
-            .await
+        self.db(move |conn| {
+            storage::sessions::count_of_user(conn, user_id).map_err(CoreError::from)
+        })
+        .await
     }
 }

@@ -114,7 +114,12 @@ impl Service {
                     return Err(CoreError::SmsTooSoon);
                 }
                 let subject = format!("{}:{}", stored.region, stored.phone);
-                let today = storage::sms::hit_counter(conn, "sms_phone_day", &subject, shanghai_day_start(now))?;
+                let today = storage::sms::hit_counter(
+                    conn,
+                    "sms_phone_day",
+                    &subject,
+                    shanghai_day_start(now),
+                )?;
                 if policy.daily_limit_per_phone > 0 && today as u32 > policy.daily_limit_per_phone {
                     return Err(CoreError::SmsDailyLimit);
                 }
@@ -153,8 +158,10 @@ impl Service {
         };
         // The message never left: withdraw the code so the user may ask again at once.
         let (region, phone, purpose) = (row.region, row.phone, row.purpose);
-        self.db(move |conn| storage::sms::withdraw_code(conn, &region, &phone, &purpose).map_err(CoreError::from))
-            .await?;
+        self.db(move |conn| {
+            storage::sms::withdraw_code(conn, &region, &phone, &purpose).map_err(CoreError::from)
+        })
+        .await?;
         Err(refusal)
     }
 
@@ -162,7 +169,8 @@ impl Service {
         match &self.inner.sms {
             SmsSender::Log => {
                 let testing = self.config().testing.enabled;
-                let masked = Phone::from_stored(message.region.clone(), message.phone.clone()).masked();
+                let masked =
+                    Phone::from_stored(message.region.clone(), message.phone.clone()).masked();
                 if testing {
                     tracing::info!(phone = %masked, purpose = %message.purpose, code = %message.code, "SMS (log provider)");
                 } else {
@@ -255,11 +263,17 @@ impl Service {
     ) -> Result<Ticket, CoreError> {
         self.verify_code(phone, purpose, code, universal).await?;
         let now = self.now_ms();
-        let (region, number, purpose) = (phone.region().to_owned(), phone.number().to_owned(), purpose.to_owned());
+        let (region, number, purpose) = (
+            phone.region().to_owned(),
+            phone.number().to_owned(),
+            purpose.to_owned(),
+        );
         let row = self
             .db(move |conn| {
                 write_tx(conn, |conn| {
-                    if let Some(live) = storage::sms::live_ticket(conn, &region, &number, &purpose, now)? {
+                    if let Some(live) =
+                        storage::sms::live_ticket(conn, &region, &number, &purpose, now)?
+                    {
                         return Ok(live);
                     }
                     let row = TicketRow {
@@ -291,9 +305,14 @@ impl Service {
     }
 
     /// The `log` sender's outbox, newest first.
-    pub async fn sms_outbox(&self, national_number: Option<String>) -> Result<Vec<OutboxMessage>, CoreError> {
+    pub async fn sms_outbox(
+        &self,
+        national_number: Option<String>,
+    ) -> Result<Vec<OutboxMessage>, CoreError> {
         let rows = self
-            .db(move |conn| storage::sms::outbox(conn, national_number.as_deref(), 200).map_err(CoreError::from))
+            .db(move |conn| {
+                storage::sms::outbox(conn, national_number.as_deref(), 200).map_err(CoreError::from)
+            })
             .await?;
         Ok(rows
             .into_iter()

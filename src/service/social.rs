@@ -2,8 +2,8 @@
 
 use super::Service;
 use crate::domain::social::{
-    BlacklistEntry, DataVersions, Friendship, FriendshipStatus, Group, GroupRole, MAX_GROUP_MEMBERS, MemberSettings,
-    Membership, NotifyMode,
+    BlacklistEntry, DataVersions, Friendship, FriendshipStatus, Group, GroupRole,
+    MAX_GROUP_MEMBERS, MemberSettings, Membership, NotifyMode,
 };
 use crate::domain::{CoreError, EpochMillis, GroupId, UserId};
 use crate::storage::models::{BlacklistRow, FriendshipRow, GroupRow, MemberRow};
@@ -26,25 +26,44 @@ const NAME_MAX_CHARS: usize = 32;
 
 fn check_display_name(name: &str) -> Result<(), CoreError> {
     if name.chars().count() > NAME_MAX_CHARS {
-        return Err(CoreError::invalid("display_name", "is longer than 32 characters"));
+        return Err(CoreError::invalid(
+            "display_name",
+            "is longer than 32 characters",
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(CoreError::invalid("display_name", "contains control characters"));
+        return Err(CoreError::invalid(
+            "display_name",
+            "contains control characters",
+        ));
     }
     Ok(())
 }
 
 impl Service {
     /// Blacklists `target` for `user`; no friendship is required.
-    pub async fn add_to_blacklist(&self, user_id: UserId, target_id: UserId) -> Result<(), CoreError> {
+    pub async fn add_to_blacklist(
+        &self,
+        user_id: UserId,
+        target_id: UserId,
+    ) -> Result<(), CoreError> {
         self.put_blacklist(user_id, target_id, true).await
     }
 
-    pub async fn remove_from_blacklist(&self, user_id: UserId, target_id: UserId) -> Result<(), CoreError> {
+    pub async fn remove_from_blacklist(
+        &self,
+        user_id: UserId,
+        target_id: UserId,
+    ) -> Result<(), CoreError> {
         self.put_blacklist(user_id, target_id, false).await
     }
 
-    async fn put_blacklist(&self, user_id: UserId, target_id: UserId, active: bool) -> Result<(), CoreError> {
+    async fn put_blacklist(
+        &self,
+        user_id: UserId,
+        target_id: UserId,
+        active: bool,
+    ) -> Result<(), CoreError> {
         let now = self.now_ms();
         self.db(move |conn| {
             write_tx(conn, |conn| {
@@ -70,14 +89,22 @@ impl Service {
     /// The active blacklist of a user, oldest first.
     pub async fn blacklist(&self, user_id: UserId) -> Result<Vec<BlacklistEntry>, CoreError> {
         let rows = self
-            .db(move |conn| storage::social::active_blacklist(conn, user_id).map_err(CoreError::from))
+            .db(move |conn| {
+                storage::social::active_blacklist(conn, user_id).map_err(CoreError::from)
+            })
             .await?;
         Ok(rows.into_iter().map(blacklist_entry).collect())
     }
 
-    pub async fn is_blacklisted(&self, user_id: UserId, target_id: UserId) -> Result<bool, CoreError> {
-        self.db(move |conn| storage::social::is_blacklisted(conn, user_id, target_id).map_err(CoreError::from))
-            .await
+    pub async fn is_blacklisted(
+        &self,
+        user_id: UserId,
+        target_id: UserId,
+    ) -> Result<bool, CoreError> {
+        self.db(move |conn| {
+            storage::social::is_blacklisted(conn, user_id, target_id).map_err(CoreError::from)
+        })
+        .await
     }
 
     /// Makes two users mutual friends (status agreed on both sides).
@@ -122,7 +149,12 @@ impl Service {
                         updated_at: now,
                     },
                 )?;
-                storage::social::bump_versions(conn, &[user_id, friend_id], VersionKind::Friendship, now)?;
+                storage::social::bump_versions(
+                    conn,
+                    &[user_id, friend_id],
+                    VersionKind::Friendship,
+                    now,
+                )?;
                 Ok(())
             })
         })
@@ -130,9 +162,15 @@ impl Service {
     }
 
     /// Friendship rows of a user changed after `since` (all statuses).
-    pub async fn friendships_since(&self, user_id: UserId, since: EpochMillis) -> Result<Vec<Friendship>, CoreError> {
+    pub async fn friendships_since(
+        &self,
+        user_id: UserId,
+        since: EpochMillis,
+    ) -> Result<Vec<Friendship>, CoreError> {
         let rows = self
-            .db(move |conn| storage::social::friendships_since(conn, user_id, since).map_err(CoreError::from))
+            .db(move |conn| {
+                storage::social::friendships_since(conn, user_id, since).map_err(CoreError::from)
+            })
             .await?;
         Ok(rows.into_iter().filter_map(friendship).collect())
     }
@@ -151,7 +189,10 @@ impl Service {
         }
         let portrait = portrait_uri.unwrap_or_default().to_owned();
         if portrait.chars().count() > 1024 {
-            return Err(CoreError::invalid("portrait_uri", "is longer than 1024 characters"));
+            return Err(CoreError::invalid(
+                "portrait_uri",
+                "is longer than 1024 characters",
+            ));
         }
         let now = self.now_ms();
         self.db(move |conn| {
@@ -159,7 +200,14 @@ impl Service {
                 if !storage::users::exists(conn, creator_id)? {
                     return Err(CoreError::UserNotFound);
                 }
-                let id = storage::groups::insert_group(conn, &name, &portrait, creator_id, MAX_GROUP_MEMBERS, now)?;
+                let id = storage::groups::insert_group(
+                    conn,
+                    &name,
+                    &portrait,
+                    creator_id,
+                    MAX_GROUP_MEMBERS,
+                    now,
+                )?;
                 storage::groups::put_member(
                     conn,
                     &MemberRow {
@@ -199,7 +247,9 @@ impl Service {
                 if !storage::users::exists(conn, user_id)? {
                     return Err(CoreError::UserNotFound);
                 }
-                if storage::groups::member_count(conn, group_id)? >= i64::from(group.max_member_count) {
+                if storage::groups::member_count(conn, group_id)?
+                    >= i64::from(group.max_member_count)
+                {
                     return Err(CoreError::GroupFull);
                 }
                 let added = storage::groups::put_member(
@@ -248,7 +298,9 @@ impl Service {
                     .filter(|m| !m.deleted)
                     .ok_or(CoreError::NotGroupMember)?;
                 if target_id != actor_id {
-                    if settings.notify_mode.is_some() || !GroupRole::from_code(actor.role).may_manage_members() {
+                    if settings.notify_mode.is_some()
+                        || !GroupRole::from_code(actor.role).may_manage_members()
+                    {
                         return Err(CoreError::Forbidden);
                     }
                     storage::groups::member(conn, group_id, target_id)?
@@ -307,7 +359,11 @@ impl Service {
     }
 
     /// Everything that changed for `user_id` after `since`, for incremental sync.
-    pub async fn sync_since(&self, user_id: UserId, since: EpochMillis) -> Result<SyncData, CoreError> {
+    pub async fn sync_since(
+        &self,
+        user_id: UserId,
+        since: EpochMillis,
+    ) -> Result<SyncData, CoreError> {
         self.db(move |conn| {
             let versions = storage::social::versions(conn, user_id)?
                 .map(versions_from)

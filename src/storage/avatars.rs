@@ -5,7 +5,13 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::avatars;
 
-pub fn put(conn: &mut DbConnection, user_id: i64, format: &str, bytes: &[u8], now: i64) -> QueryResult<()> {
+pub fn put(
+    conn: &mut DbConnection,
+    user_id: i64,
+    format: &str,
+    bytes: &[u8],
+    now: i64,
+) -> QueryResult<()> {
     let updated = diesel::update(avatars::table.filter(avatars::user_id.eq(user_id)))
         .set((
             avatars::format.eq(format),

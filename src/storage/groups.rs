@@ -43,7 +43,11 @@ pub fn member_count(conn: &mut DbConnection, group_id: i64) -> QueryResult<i64> 
         .get_result(conn)
 }
 
-pub fn member(conn: &mut DbConnection, group_id: i64, user_id: i64) -> QueryResult<Option<MemberRow>> {
+pub fn member(
+    conn: &mut DbConnection,
+    group_id: i64,
+    user_id: i64,
+) -> QueryResult<Option<MemberRow>> {
     group_members::table
         .filter(group_members::group_id.eq(group_id))
         .filter(group_members::user_id.eq(user_id))
@@ -71,7 +75,12 @@ pub fn put_member(conn: &mut DbConnection, row: &MemberRow) -> QueryResult<bool>
     if revived > 0 {
         return Ok(true);
     }
-    Ok(insert_or_conflict(conn, |c| diesel::insert_into(group_members::table).values(row).execute(c))?.is_some())
+    Ok(insert_or_conflict(conn, |c| {
+        diesel::insert_into(group_members::table)
+            .values(row)
+            .execute(c)
+    })?
+    .is_some())
 }
 
 pub fn update_member_settings(
@@ -101,7 +110,10 @@ pub fn update_member_settings(
 }
 
 /// A user's active memberships with their groups.
-pub fn memberships_of(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<(MemberRow, GroupRow)>> {
+pub fn memberships_of(
+    conn: &mut DbConnection,
+    user_id: i64,
+) -> QueryResult<Vec<(MemberRow, GroupRow)>> {
     group_members::table
         .inner_join(chat_groups::table)
         .filter(group_members::user_id.eq(user_id))

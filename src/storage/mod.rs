@@ -46,9 +46,7 @@ pub enum DatabaseUrl {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error(
-        "database.url `{0}` is not supported: use sqlite://<path> or postgres://user@host/db"
-    )]
+    #[error("database.url `{0}` is not supported: use sqlite://<path> or postgres://user@host/db")]
     UnsupportedUrl(String),
     #[error("this build has no PostgreSQL support (feature `postgres` is off)")]
     PostgresNotBuilt,
@@ -197,9 +195,8 @@ impl DbConnection {
 /// Applies every pending migration of the connection's backend; returns the versions applied.
 /// On PostgreSQL an advisory lock makes several starting processes migrate one at a time.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {
-    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| {
-        StorageError::Migration(e.to_string())
-    };
+    let migration_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| StorageError::Migration(e.to_string());
     match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Pg(pg) => {

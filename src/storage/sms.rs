@@ -24,7 +24,11 @@ pub fn find_code(
 /// Stores a fresh code for `(phone, purpose)` unless the previous one was sent after
 /// `idle_since` (the resend interval). The conditional update is atomic, so two concurrent
 /// requests cannot both send. Returns false when the interval has not passed.
-pub fn put_code_if_idle(conn: &mut DbConnection, row: &SmsCodeRow, idle_since: i64) -> QueryResult<bool> {
+pub fn put_code_if_idle(
+    conn: &mut DbConnection,
+    row: &SmsCodeRow,
+    idle_since: i64,
+) -> QueryResult<bool> {
     loop {
         let updated = diesel::update(
             sms_codes::table
@@ -183,7 +187,11 @@ pub fn push_outbox(conn: &mut DbConnection, row: &NewOutboxRow<'_>) -> QueryResu
 }
 
 /// The outbox, newest first, optionally for one national number.
-pub fn outbox(conn: &mut DbConnection, phone: Option<&str>, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+pub fn outbox(
+    conn: &mut DbConnection,
+    phone: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
     let mut query = sms_outbox::table
         .select(OutboxRow::as_select())
         .order((sms_outbox::sent_at.desc(), sms_outbox::id.desc()))
@@ -196,7 +204,12 @@ pub fn outbox(conn: &mut DbConnection, phone: Option<&str>, limit: i64) -> Query
 }
 
 /// The hits of a fixed-window counter so far (0 when it has none).
-pub fn counter_value(conn: &mut DbConnection, scope: &str, subject: &str, window_start: i64) -> QueryResult<i32> {
+pub fn counter_value(
+    conn: &mut DbConnection,
+    scope: &str,
+    subject: &str,
+    window_start: i64,
+) -> QueryResult<i32> {
     throttle_counters::table
         .filter(throttle_counters::scope.eq(scope))
         .filter(throttle_counters::subject.eq(subject))

@@ -18,7 +18,12 @@ pub enum VersionKind {
 
 /// Moves one version of each user to `now`, creating missing rows (users created before they had
 /// one). Versions never go backwards, even if two changes share a millisecond.
-pub fn bump_versions(conn: &mut DbConnection, user_ids: &[i64], kind: VersionKind, now: i64) -> QueryResult<()> {
+pub fn bump_versions(
+    conn: &mut DbConnection,
+    user_ids: &[i64],
+    kind: VersionKind,
+    now: i64,
+) -> QueryResult<()> {
     for &user_id in user_ids {
         let row = data_versions::table.filter(data_versions::user_id.eq(user_id));
         let updated = match kind {
@@ -61,7 +66,9 @@ pub fn bump_versions(conn: &mut DbConnection, user_ids: &[i64], kind: VersionKin
                 }
             }
             if insert_or_conflict(conn, |c| {
-                diesel::insert_into(data_versions::table).values(&fresh).execute(c)
+                diesel::insert_into(data_versions::table)
+                    .values(&fresh)
+                    .execute(c)
             })?
             .is_none()
             {
@@ -94,8 +101,10 @@ pub fn put_blacklist(conn: &mut DbConnection, row: &BlacklistRow) -> QueryResult
     .execute(conn)?;
     if updated == 0
         && row.active
-        && insert_or_conflict(conn, |c| diesel::insert_into(blacklist::table).values(row).execute(c))?
-            .is_none()
+        && insert_or_conflict(conn, |c| {
+            diesel::insert_into(blacklist::table).values(row).execute(c)
+        })?
+        .is_none()
     {
         return put_blacklist(conn, row);
     }
@@ -103,7 +112,11 @@ pub fn put_blacklist(conn: &mut DbConnection, row: &BlacklistRow) -> QueryResult
 }
 
 /// A user's blacklist rows changed after `since` (all rows, active or not).
-pub fn blacklist_since(conn: &mut DbConnection, user_id: i64, since: i64) -> QueryResult<Vec<BlacklistRow>> {
+pub fn blacklist_since(
+    conn: &mut DbConnection,
+    user_id: i64,
+    since: i64,
+) -> QueryResult<Vec<BlacklistRow>> {
     blacklist::table
         .filter(blacklist::user_id.eq(user_id))
         .filter(blacklist::updated_at.gt(since))
@@ -144,15 +157,23 @@ pub fn put_friendship(conn: &mut DbConnection, row: &FriendshipRow) -> QueryResu
     ))
     .execute(conn)?;
     if updated == 0
-        && insert_or_conflict(conn, |c| diesel::insert_into(friendships::table).values(row).execute(c))?
-            .is_none()
+        && insert_or_conflict(conn, |c| {
+            diesel::insert_into(friendships::table)
+                .values(row)
+                .execute(c)
+        })?
+        .is_none()
     {
         return put_friendship(conn, row);
     }
     Ok(())
 }
 
-pub fn friendship(conn: &mut DbConnection, user_id: i64, friend_id: i64) -> QueryResult<Option<FriendshipRow>> {
+pub fn friendship(
+    conn: &mut DbConnection,
+    user_id: i64,
+    friend_id: i64,
+) -> QueryResult<Option<FriendshipRow>> {
     friendships::table
         .filter(friendships::user_id.eq(user_id))
         .filter(friendships::friend_id.eq(friend_id))
@@ -161,7 +182,11 @@ pub fn friendship(conn: &mut DbConnection, user_id: i64, friend_id: i64) -> Quer
         .optional()
 }
 
-pub fn friendships_since(conn: &mut DbConnection, user_id: i64, since: i64) -> QueryResult<Vec<FriendshipRow>> {
+pub fn friendships_since(
+    conn: &mut DbConnection,
+    user_id: i64,
+    since: i64,
+) -> QueryResult<Vec<FriendshipRow>> {
     friendships::table
         .filter(friendships::user_id.eq(user_id))
         .filter(friendships::updated_at.gt(since))
@@ -171,7 +196,11 @@ pub fn friendships_since(conn: &mut DbConnection, user_id: i64, since: i64) -> Q
 }
 
 /// Users who hold `user_id` as an agreed friend (their friend lists show this user's profile).
-pub fn agreed_friends_of(conn: &mut DbConnection, user_id: i64, agreed: i32) -> QueryResult<Vec<i64>> {
+pub fn agreed_friends_of(
+    conn: &mut DbConnection,
+    user_id: i64,
+    agreed: i32,
+) -> QueryResult<Vec<i64>> {
     friendships::table
         .filter(friendships::friend_id.eq(user_id))
         .filter(friendships::status.eq(agreed))

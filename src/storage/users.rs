@@ -3,7 +3,9 @@
 use diesel::prelude::*;
 
 use super::models::{CredentialRow, UserChanges, UserRow};
-use super::schema::{avatars, credentials, data_versions, phone_identities, username_identities, users};
+use super::schema::{
+    avatars, credentials, data_versions, phone_identities, username_identities, users,
+};
 use super::{DbConnection, insert_or_conflict};
 
 /// Inserts the user row and returns the new id (the sequence starts at 100000).
@@ -69,7 +71,11 @@ pub fn insert_data_versions(conn: &mut DbConnection, user_id: i64, now: i64) -> 
         .map(|_| ())
 }
 
-pub fn find_by_phone(conn: &mut DbConnection, region: &str, number: &str) -> QueryResult<Option<i64>> {
+pub fn find_by_phone(
+    conn: &mut DbConnection,
+    region: &str,
+    number: &str,
+) -> QueryResult<Option<i64>> {
     phone_identities::table
         .filter(phone_identities::region.eq(region))
         .filter(phone_identities::number.eq(number))
@@ -94,8 +100,16 @@ pub struct UserRecord {
     pub has_avatar: bool,
 }
 
+/// A user row with its phone, username and avatar owner id, as one query reads them.
+type JoinedUser = (
+    UserRow,
+    Option<(String, String)>,
+    Option<String>,
+    Option<i64>,
+);
+
 pub fn load(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<UserRecord>> {
-    let found: Option<(UserRow, Option<(String, String)>, Option<String>, Option<i64>)> = users::table
+    let found: Option<JoinedUser> = users::table
         .left_join(phone_identities::table)
         .left_join(username_identities::table)
         .left_join(avatars::table.on(avatars::user_id.eq(users::id)))
@@ -126,7 +140,10 @@ pub fn load_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<UserRo
 }
 
 pub fn exists(conn: &mut DbConnection, user_id: i64) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(users::table.filter(users::id.eq(user_id)))).get_result(conn)
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::id.eq(user_id)),
+    ))
+    .get_result(conn)
 }
 
 pub fn update(conn: &mut DbConnection, user_id: i64, changes: &UserChanges) -> QueryResult<usize> {
@@ -143,7 +160,10 @@ pub fn banned(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<bool>
         .optional()
 }
 
-pub fn load_credential(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<CredentialRow>> {
+pub fn load_credential(
+    conn: &mut DbConnection,
+    user_id: i64,
+) -> QueryResult<Option<CredentialRow>> {
     credentials::table
         .filter(credentials::user_id.eq(user_id))
         .select(CredentialRow::as_select())
@@ -177,7 +197,12 @@ pub fn record_login(conn: &mut DbConnection, user_id: i64, now: i64) -> QueryRes
         .map(|_| ())
 }
 
-pub fn set_password(conn: &mut DbConnection, user_id: i64, hash: &str, now: i64) -> QueryResult<usize> {
+pub fn set_password(
+    conn: &mut DbConnection,
+    user_id: i64,
+    hash: &str,
+    now: i64,
+) -> QueryResult<usize> {
     diesel::update(credentials::table.filter(credentials::user_id.eq(user_id)))
         .set((
             credentials::password_hash.eq(hash),

@@ -1,6 +1,9 @@
 //! Shared test harness: a fresh database per test (SQLite, or PostgreSQL when
 //! `ROSETTA_TEST_DATABASE_URL` is set), an in-process gateway on port 0, and an HTTP helper.
-#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
 
 use std::sync::Arc;
 
@@ -19,8 +22,17 @@ pub struct TestDb {
 }
 
 enum Cleanup {
-    Sqlite(#[allow(dead_code, reason = "held so the directory lives as long as the database")] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Sqlite(
+        #[allow(
+            dead_code,
+            reason = "held so the directory lives as long as the database"
+        )]
+        tempfile::TempDir,
+    ),
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDb {
@@ -71,7 +83,8 @@ impl Drop for TestDb {
         if let Cleanup::Postgres { admin_url, name } = &self.cleanup
             && let Ok(mut conn) = PgConnection::establish(admin_url)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
         }
     }
 }
@@ -82,7 +95,9 @@ fn replace_database(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..host_end]);
     if let Some(query) = query {
         out.push('?');
@@ -145,12 +160,17 @@ impl TestApp {
         let service = startup::build_service(&settings, clock.clone() as Arc<dyn Clock>)
             .await
             .expect("service");
-        let app = Application::with_service(settings, service).expect("bind").spawn();
+        let app = Application::with_service(settings, service)
+            .expect("bind")
+            .spawn();
         TestApp { app, db, clock }
     }
 
     pub fn url(&self, listener: &str, path: &str) -> String {
-        let address = self.app.address(listener).unwrap_or_else(|| panic!("no listener {listener}"));
+        let address = self
+            .app
+            .address(listener)
+            .unwrap_or_else(|| panic!("no listener {listener}"));
         format!("http://{address}{path}")
     }
 
@@ -158,7 +178,14 @@ impl TestApp {
         &self.app.service
     }
 
-    pub async fn send(&self, listener: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    pub async fn send(
+        &self,
+        listener: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
         let client = awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish();
@@ -186,7 +213,10 @@ impl TestApp {
             "ops",
             method,
             path,
-            &[("Authorization", bearer.as_str()), ("Content-Type", "application/json")],
+            &[
+                ("Authorization", bearer.as_str()),
+                ("Content-Type", "application/json"),
+            ],
             body.to_string().as_bytes(),
         )
         .await
@@ -221,7 +251,16 @@ impl Reply {
 
 #[test]
 fn database_names_are_replaced_in_urls() {
-    assert_eq!(replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
-    assert_eq!(replace_database("postgres://h:5432", "x"), "postgres://h:5432/x");
-    assert_eq!(replace_database("postgres://h/db?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
+    assert_eq!(
+        replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        replace_database("postgres://h:5432", "x"),
+        "postgres://h:5432/x"
+    );
+    assert_eq!(
+        replace_database("postgres://h/db?sslmode=disable", "x"),
+        "postgres://h/x?sslmode=disable"
+    );
 }

@@ -1,0 +1,180 @@
+//! The house rules that a compiler cannot see: dialects never touch storage, the two migration
+//! trees match, and the example configuration is complete and valid.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The code of a line, without its `//` comment.
+fn code_of(line: &str) -> &str {
+    line.split("//").next().unwrap_or("")
+}
+
+#[test]
+fn dialects_never_use_diesel_or_storage() {
+    let mut files = Vec::new();
+    rust_files(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("dialects")
+            .as_path(),
+        &mut files,
+    );
+    assert!(!files.is_empty());
+    let mut hits = Vec::new();
+    for file in files {
+        for (number, line) in fs::read_to_string(&file).unwrap().lines().enumerate() {
+            let code = code_of(line);
+            if code.contains("diesel") || code.contains("storage") {
+                hits.push(format!(
+                    "{}:{}: {}",
+                    file.display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        hits.is_empty(),
+        "dialects must call the service only:\n{}",
+        hits.join("\n")
+    );
+}
+
+/// `table -> columns` of every CREATE TABLE in a migration tree.
+fn tables(tree: &str) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(tree);
+    let mut names: Vec<String> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut tables = BTreeMap::new();
+    for name in &names {
+        let sql = fs::read_to_string(root.join(name).join("up.sql")).unwrap();
+        assert!(
+            root.join(name).join("down.sql").exists(),
+            "{tree}/{name} has no down.sql"
+        );
+        let mut current: Option<(String, Vec<String>)> = None;
+        for line in sql.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+                let table = rest.trim_end_matches('(').trim().to_owned();
+                current = Some((table, Vec::new()));
+            } else if line.starts_with(')') {
+                if let Some((table, columns)) = current.take() {
+                    tables.insert(table, columns);
+                }
+            } else if let Some((_, columns)) = current.as_mut() {
+                let first = line.split_whitespace().next().unwrap_or("");
+                if !first.is_empty()
+                    && !["PRIMARY", "UNIQUE", "CONSTRAINT", "FOREIGN", "CHECK"].contains(&first)
+                {
+                    columns.push(first.to_owned());
+                }
+            }
+        }
+    }
+    (names, tables)
+}
+
+#[test]
+fn both_migration_trees_have_the_same_names_and_columns() {
+    let (sqlite_names, sqlite) = tables("sqlite");
+    let (postgres_names, postgres) = tables("postgres");
+    assert_eq!(sqlite_names, postgres_names);
+    assert_eq!(sqlite, postgres);
+    assert!(sqlite.len() >= 15, "{:?}", sqlite.keys());
+    assert!(sqlite["users"].contains(&"nickname".to_owned()));
+}
+
+#[test]
+fn the_example_configuration_is_valid_and_documents_every_key() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = fs::read_to_string(root.join("examples/rosetta.toml")).unwrap();
+    let settings = rosetta::settings::Settings::from_toml(&text).expect("examples/rosetta.toml");
+    assert_eq!(settings.database.url, "sqlite://rosetta.db");
+    // Every key of the contract appears, each under a comment.
+    let mut keys = vec![
+        "url",
+        "pool_size",
+        "listen",
+        "admin_token",
+        "provider",
+        "webhook_url",
+        "code_ttl_seconds",
+        "resend_interval_seconds",
+        "daily_limit_per_phone",
+        "hourly_limit_per_ip",
+        "bcrypt_cost",
+        "lockout_threshold",
+        "login_attempts_per_ip_per_minute",
+        "enabled",
+        "fixed_code",
+        "dir",
+        "redact",
+        "prefix",
+    ];
+    for spec in rosetta::dialects::registry() {
+        assert!(
+            text.contains(&format!("[dialects.{}]", spec.id)),
+            "section of {}",
+            spec.id
+        );
+        keys.extend(spec.own_keys.iter().map(|k| k.name));
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for key in keys {
+        let at = lines
+            .iter()
+            .position(|l| {
+                let l = l.trim_start_matches('#').trim();
+                l.starts_with(&format!("{key} =")) || l.starts_with(&format!("{key}="))
+            })
+            .unwrap_or_else(|| panic!("examples/rosetta.toml does not mention `{key}`"));
+        assert!(
+            at > 0 && lines[at - 1].trim_start().starts_with('#'),
+            "`{key}` has no comment above it"
+        );
+    }
+    let postgres = fs::read_to_string(root.join("examples/postgres.toml")).unwrap();
+    let settings =
+        rosetta::settings::Settings::from_toml(&postgres).expect("examples/postgres.toml");
+    assert!(settings.database.url.starts_with("postgres://"));
+}
+
+#[test]
+fn every_dialect_has_a_readme_with_known_quirks() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("dialects");
+    assert!(root.join("README.md").exists());
+    for spec in rosetta::dialects::registry() {
+        let readme = fs::read_to_string(root.join(spec.id).join("README.md")).unwrap_or_default();
+        assert!(
+            readme.contains("Known quirks"),
+            "dialects/{}/README.md",
+            spec.id
+        );
+        for route in spec.routes {
+            assert!(
+                !route.source.is_empty(),
+                "{} {} cites no document section",
+                route.method,
+                route.path
+            );
+        }
+    }
+}

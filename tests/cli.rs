@@ -1,0 +1,198 @@
+//! The `rosetta` command as an operator uses it: start-up refusals that name the key,
+//! `migrate`, and `serve` stopping gracefully on SIGTERM with an in-flight request answered.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rosetta");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn write_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
+    let path = dir.join("rosetta.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn start_up_refuses_unknown_keys_and_bad_values_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[database]\nurll = \"sqlite://x.db\"\n", "urll"),
+        ("[security]\nbcrypt_cost = 5\n", "security.bcrypt_cost"),
+        ("[database]\nurl = \"mysql://h/db\"\n", "database.url"),
+    ];
+    for (text, expected) in cases {
+        let config = write_config(dir.path(), text);
+        let output = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{text}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{text}: {stderr}");
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .arg("serve")
+        .current_dir(empty.path())
+        .env("ROSETTA__DIALECTS__ERROR_CODE__LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("dialects.error_code.listen"));
+    let output = Command::new(BIN)
+        .args(["serve", "--config", "/nonexistent/rosetta.toml"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/rosetta.toml"));
+}
+
+#[test]
+fn migrate_applies_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let output = Command::new(BIN)
+            .arg("migrate")
+            .current_dir(dir.path())
+            .env("ROSETTA__DATABASE__URL", "sqlite://m.db")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(run().contains("applied 20261121000000"));
+    assert!(run().contains("database is up to date"));
+}
+
+fn http(port: u16, request: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.write_all(request.as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+fn post(port: u16, path: &str, body: &str) -> std::io::Result<String> {
+    http(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// Starts `rosetta serve` in `dir` and waits until its ops listener answers.
+fn start(dir: &std::path::Path, dialect: u16, ops: u16, bcrypt_cost: u32) -> std::process::Child {
+    let child = Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir)
+        .env(
+            "ROSETTA__DIALECTS__ERROR_CODE__LISTEN",
+            format!("127.0.0.1:{dialect}"),
+        )
+        .env("ROSETTA__OPS__LISTEN", format!("127.0.0.1:{ops}"))
+        .env("ROSETTA__SECURITY__BCRYPT_COST", bcrypt_cost.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while http(
+        ops,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "gateway did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[test]
+fn serve_finishes_in_flight_requests_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dialect, ops) = (free_port(), free_port());
+    // A slow hash keeps the login in flight when the signal arrives.
+    let mut child = start(dir.path(), dialect, ops, 13);
+    assert!(
+        dir.path().join("rosetta.db").exists(),
+        "the embedded SQLite file is in the working directory"
+    );
+    let registered = post(
+        dialect,
+        "/api/user/register",
+        r#"{"username":"u","password":"p","name":"n"}"#,
+    )
+    .unwrap();
+    assert!(
+        registered.ends_with(r#"{"error_code":0,"error_msg":"success"}"#),
+        "{registered}"
+    );
+
+    let in_flight = std::thread::spawn(move || {
+        post(
+            dialect,
+            "/api/user/login",
+            r#"{"username":"u","password":"p"}"#,
+        )
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let answer = in_flight.join().unwrap().unwrap();
+    assert!(
+        answer.contains(r#""token_id""#),
+        "the in-flight login was answered: {answer}"
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // Nothing acknowledged is lost: the account is there after a restart.
+    let mut again = start(dir.path(), dialect, ops, 10);
+    let answer = post(
+        dialect,
+        "/api/user/login",
+        r#"{"username":"u","password":"p"}"#,
+    )
+    .unwrap();
+    assert!(answer.contains(r#""userid":"100000""#), "{answer}");
+    Command::new("kill")
+        .args(["-TERM", &again.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(again.wait().unwrap().success());
+}

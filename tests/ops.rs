@@ -1,0 +1,410 @@
+//! The ops listener: health, readiness, metrics and the admin API of the operator contract.
+
+mod support;
+
+use rosetta::domain::phone::Phone;
+use rosetta::domain::profile::Role;
+use rosetta::service::sms::CodeRequest;
+use serde_json::{Value, json};
+use support::{ADMIN_TOKEN, TestApp};
+
+#[actix_web::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn("").await;
+    let health = app.send("ops", "GET", "/healthz", &[], b"").await;
+    assert_eq!(
+        (health.status, health.json()),
+        (200, json!({"status": "ok"}))
+    );
+    let ready = app.send("ops", "GET", "/readyz", &[], b"").await;
+    assert_eq!(
+        (ready.status, ready.json()),
+        (200, json!({"status": "ready"}))
+    );
+    let unknown = app.send("ops", "GET", "/nope", &[], b"").await;
+    assert_eq!(
+        (unknown.status, unknown.json()),
+        (404, json!({"error": "not found"}))
+    );
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_dialect_endpoint_and_outcome() {
+    let app = TestApp::spawn("").await;
+    let register = r#"{"username":"u","password":"p","name":"n"}"#;
+    app.send(
+        "error_code",
+        "POST",
+        "/api/user/register",
+        &[],
+        register.as_bytes(),
+    )
+    .await;
+    app.send(
+        "error_code",
+        "POST",
+        "/api/user/register",
+        &[],
+        register.as_bytes(),
+    )
+    .await;
+    app.send(
+        "error_code",
+        "POST",
+        "/api/user/resetpwd",
+        &[],
+        br#"{"password":"a","newpassword":"b"}"#,
+    )
+    .await;
+    app.send("error_code", "GET", "/api/user/100000", &[], b"")
+        .await;
+    app.send("error_code", "GET", "/missing", &[], b"").await;
+    let reply = app.send("ops", "GET", "/metrics", &[], b"").await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = reply.text();
+    for line in [
+        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/register",outcome="ok"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/register",outcome="client_error"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/resetpwd",outcome="auth_error"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/{id}",outcome="ok"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="unmatched",outcome="server_error"} 1"#,
+        r#"rosetta_request_duration_seconds_count{dialect="error_code",endpoint="/api/user/register"} 2"#,
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+}
+
+#[actix_web::test]
+async fn the_admin_api_needs_its_token() {
+    let app = TestApp::spawn("").await;
+    for headers in [
+        vec![],
+        vec![("Authorization", "Bearer wrong")],
+        vec![("Authorization", ADMIN_TOKEN)],
+    ] {
+        let reply = app
+            .send("ops", "GET", "/admin/sms/outbox", &headers, b"")
+            .await;
+        assert_eq!(reply.status, 401, "{headers:?}");
+        assert!(reply.json()["error"].is_string());
+    }
+}
+
+#[actix_web::test]
+async fn the_admin_api_is_off_without_a_token() {
+    let db = support::TestDb::fresh();
+    let mut settings = support::test_settings(&db, "");
+    settings.ops.admin_token = None;
+    let service = rosetta::startup::build_service(
+        &settings,
+        std::sync::Arc::new(rosetta::service::SystemClock),
+    )
+    .await
+    .unwrap();
+    let app = rosetta::startup::Application::with_service(settings, service)
+        .unwrap()
+        .spawn();
+    let address = app.address("ops").unwrap();
+    let mut response = awc::Client::default()
+        .get(format!("http://{address}/admin/sms/outbox"))
+        .insert_header(("Authorization", format!("Bearer {ADMIN_TOKEN}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("ops.admin_token"));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn the_outbox_lists_codes_newest_first() {
+    let app = TestApp::spawn("").await;
+    for number in ["13912345678", "13812345678"] {
+        let phone = Phone::mainland(number).unwrap();
+        app.service()
+            .send_code(CodeRequest {
+                phone: &phone,
+                purpose: "register",
+                dialect: "struts",
+                code_length: 6,
+                client_ip: None,
+            })
+            .await
+            .unwrap();
+        app.clock.advance_ms(1);
+    }
+    let all = app.admin("GET", "/admin/sms/outbox", Value::Null).await;
+    assert_eq!(all.status, 200);
+    let messages = all.json()["messages"].as_array().unwrap().clone();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["phone"], json!("13812345678"), "newest first");
+    let one = app
+        .admin("GET", "/admin/sms/outbox?phone=13912345678", Value::Null)
+        .await
+        .json();
+    let message = &one["messages"][0];
+    assert_eq!(one["messages"].as_array().unwrap().len(), 1);
+    let keys: Vec<&str> = message
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["region", "phone", "code", "purpose", "dialect", "sent_at"]
+    );
+    assert_eq!(
+        (
+            message["region"].clone(),
+            message["purpose"].clone(),
+            message["dialect"].clone()
+        ),
+        (json!("86"), json!("register"), json!("struts"))
+    );
+    assert!(message["code"].as_str().unwrap().len() == 6);
+    assert!(message["sent_at"].is_i64());
+    let none = app
+        .admin("GET", "/admin/sms/outbox?phone=13700000000", Value::Null)
+        .await
+        .json();
+    assert_eq!(none, json!({"messages": []}));
+}
+
+#[actix_web::test]
+async fn admin_users_bans_and_roles() {
+    let app = TestApp::spawn("").await;
+    let created = app.admin("POST", "/admin/users", json!({"region": "86", "phone": "13912345678", "password": "pw", "nickname": "Tom", "username": "tom"})).await;
+    assert_eq!(
+        (created.status, created.json()),
+        (201, json!({"id": 100000}))
+    );
+    let numeric = app
+        .admin(
+            "POST",
+            "/admin/users",
+            json!({"region": 86, "phone": 13812345678u64, "password": "pw", "nickname": "Jerry"}),
+        )
+        .await;
+    assert_eq!(numeric.status, 201);
+    for (body, status) in [
+        (
+            json!({"region": "86", "phone": "13912345678", "password": "pw", "nickname": "again"}),
+            409,
+        ),
+        (
+            json!({"region": "86", "phone": "12345", "password": "pw", "nickname": "x"}),
+            400,
+        ),
+        (
+            json!({"region": "86", "phone": "13700000000", "password": "pw"}),
+            400,
+        ),
+        (
+            json!({"region": "86", "phone": "13700000000", "password": "pw", "nickname": "x", "username": "tom"}),
+            409,
+        ),
+        (
+            json!({"region": "86", "phone": "13700000000", "password": "pw", "nickname": "x", "extra": 1}),
+            400,
+        ),
+    ] {
+        let reply = app.admin("POST", "/admin/users", body.clone()).await;
+        assert_eq!(reply.status, status, "{body} -> {}", reply.text());
+        assert!(reply.json()["error"].is_string());
+    }
+    let broken = app
+        .send(
+            "ops",
+            "POST",
+            "/admin/users",
+            &[
+                ("Authorization", &format!("Bearer {ADMIN_TOKEN}")),
+                ("Content-Type", "application/json"),
+            ],
+            b"{",
+        )
+        .await;
+    assert_eq!(broken.status, 400);
+    assert!(broken.json()["error"].is_string());
+
+    assert_eq!(
+        app.admin("POST", "/admin/users/100000/ban", json!({}))
+            .await
+            .status,
+        200
+    );
+    assert!(app.service().profile(100_000).await.unwrap().banned);
+    assert_eq!(
+        app.admin("POST", "/admin/users/100000/unban", json!({}))
+            .await
+            .status,
+        200
+    );
+    assert!(!app.service().profile(100_000).await.unwrap().banned);
+    assert_eq!(
+        app.admin("POST", "/admin/users/1/ban", json!({}))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.admin("POST", "/admin/users/abc/ban", json!({}))
+            .await
+            .status,
+        404
+    );
+
+    assert_eq!(
+        app.admin(
+            "PUT",
+            "/admin/users/100000/role",
+            json!({"role": "service"})
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        app.service().profile(100_000).await.unwrap().role,
+        Role::Service
+    );
+    assert_eq!(
+        app.admin("PUT", "/admin/users/100000/role", json!({"role": "god"}))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        app.admin("PUT", "/admin/users/1/role", json!({"role": "normal"}))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.admin("GET", "/admin/nothing", Value::Null).await.status,
+        404
+    );
+}
+
+#[actix_web::test]
+async fn admin_groups_members_and_friendships() {
+    let app = TestApp::spawn("").await;
+    for (phone, name) in [
+        ("13912345678", "a"),
+        ("13812345678", "b"),
+        ("13712345678", "c"),
+    ] {
+        let reply = app
+            .admin(
+                "POST",
+                "/admin/users",
+                json!({"region": "86", "phone": phone, "password": "pw", "nickname": name}),
+            )
+            .await;
+        assert_eq!(reply.status, 201);
+    }
+    let group = app.admin("POST", "/admin/groups", json!({"name": "Team 1", "creator_id": 100000, "portrait_uri": "http://test.com/g.jpg"})).await;
+    assert_eq!((group.status, group.json()), (201, json!({"id": 100000})));
+    assert_eq!(
+        app.admin(
+            "POST",
+            "/admin/groups",
+            json!({"name": "Team", "creator_id": 1})
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.admin(
+            "POST",
+            "/admin/groups",
+            json!({"name": "T", "creator_id": 100000})
+        )
+        .await
+        .status,
+        400
+    );
+
+    let member = app
+        .admin(
+            "POST",
+            "/admin/groups/100000/members",
+            json!({"user_id": 100001, "role": "manager", "display_name": "B"}),
+        )
+        .await;
+    assert_eq!(member.status, 201);
+    assert_eq!(
+        app.admin(
+            "POST",
+            "/admin/groups/100000/members",
+            json!({"user_id": 100001})
+        )
+        .await
+        .status,
+        409
+    );
+    assert_eq!(
+        app.admin(
+            "POST",
+            "/admin/groups/100000/members",
+            json!({"user_id": 100002, "role": "king"})
+        )
+        .await
+        .status,
+        400
+    );
+    assert_eq!(
+        app.admin(
+            "POST",
+            "/admin/groups/5/members",
+            json!({"user_id": 100002})
+        )
+        .await
+        .status,
+        404
+    );
+    let members = app.service().group_members(100_000).await.unwrap();
+    assert_eq!(members.len(), 2);
+
+    assert_eq!(
+        app.admin(
+            "POST",
+            "/admin/friendships",
+            json!({"user_id": 100000, "friend_id": 100002, "display_name": "C"})
+        )
+        .await
+        .status,
+        201
+    );
+    assert_eq!(
+        app.admin(
+            "POST",
+            "/admin/friendships",
+            json!({"user_id": 100000, "friend_id": 9})
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.admin(
+            "POST",
+            "/admin/friendships",
+            json!({"user_id": 100000, "friend_id": 100000})
+        )
+        .await
+        .status,
+        400
+    );
+    let both_ways = app.service().friendships_since(100_002, 0).await.unwrap();
+    assert_eq!(both_ways.len(), 1, "friendships are mutual");
+}
