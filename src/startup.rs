@@ -190,7 +190,6 @@ impl Application {
         let ops_server = HttpServer::new(move || ops::app(state.clone()))
             .disable_signals()
             .shutdown_timeout(SHUTDOWN_GRACE_SECS)
-            .workers(1)
             .listen(ops_listener)?
             .run();
         tracing::info!(address = %ops_bound, "ops listening");

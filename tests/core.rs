@@ -692,6 +692,31 @@ async fn profiles_update_partially_and_move_versions() {
         "friends see the new nickname"
     );
 
+    let card = service.profile_card(alice).await.unwrap();
+    assert_eq!(
+        (
+            card.id,
+            card.nickname.as_str(),
+            card.gender,
+            card.birth_decade.as_deref(),
+            card.push_enabled,
+            card.updated_at
+        ),
+        (
+            profile.id,
+            "Alice",
+            Gender::Female,
+            Some("80"),
+            false,
+            profile.updated_at
+        )
+    );
+    assert_eq!(
+        card.phone, profile.phone,
+        "the card agrees with the full profile"
+    );
+    assert_eq!(service.profile_card(1).await, Err(CoreError::UserNotFound));
+
     let too_long = ProfilePatch::default().set(TextField::Nickname, "x".repeat(65));
     assert!(matches!(
         service.update_profile(alice, too_long).await,

@@ -13,7 +13,7 @@ use crate::dialects::support::{BodyError, Field, Params, read_body};
 use crate::domain::CoreError;
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::{LoginName, UsernameError};
-use crate::domain::profile::{Gender, Profile, ProfilePatch, TextField};
+use crate::domain::profile::{Gender, ProfileCard, ProfilePatch, TextField};
 use crate::domain::token::TokenShape;
 use crate::service::accounts::{NewAccount, PhoneProof};
 use crate::service::sessions::SessionSpec;
@@ -363,21 +363,25 @@ pub async fn detail(req: HttpRequest, ctx: Ctx) -> HttpResponse {
 
 async fn detail_inner(req: &HttpRequest, ctx: &DialectContext) -> Result<Reply, Reply> {
     let id = path_id(req)?;
-    let profile = ctx.service.profile(id).await.map_err(|err| match err {
-        CoreError::UserNotFound => Reply::error(Code::RequestFailed, detail::NO_SUCH_USER),
-        other => core_error(&other),
-    })?;
-    Ok(Reply::data(user_detail(profile)))
+    let card = ctx
+        .service
+        .profile_card(id)
+        .await
+        .map_err(|err| match err {
+            CoreError::UserNotFound => Reply::error(Code::RequestFailed, detail::NO_SUCH_USER),
+            other => core_error(&other),
+        })?;
+    Ok(Reply::data(user_detail(card)))
 }
 
-fn user_detail(profile: Profile) -> UserDetail {
+fn user_detail(card: ProfileCard) -> UserDetail {
     UserDetail {
-        id: profile.id.to_string(),
-        name: profile.nickname,
-        sex: render_sex(profile.gender).to_owned(),
-        century: profile.birth_decade,
-        mobile: profile.contact_phone,
-        pushable: if profile.push_enabled { "1" } else { "0" }.to_owned(),
+        id: card.id.to_string(),
+        name: card.nickname,
+        sex: render_sex(card.gender).to_owned(),
+        century: card.birth_decade,
+        mobile: card.contact_phone,
+        pushable: if card.push_enabled { "1" } else { "0" }.to_owned(),
     }
 }
 

@@ -173,6 +173,22 @@ pub struct Profile {
     pub last_login_at: Option<EpochMillis>,
 }
 
+/// The fields that public lookups show (a user's detail, a search result): read with one
+/// narrow query, because every column a hot path decodes costs time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileCard {
+    pub id: UserId,
+    pub phone: Option<Phone>,
+    pub nickname: String,
+    pub avatar_url: Option<String>,
+    pub gender: Gender,
+    pub birth_decade: Option<String>,
+    pub signature: Option<String>,
+    pub contact_phone: Option<String>,
+    pub push_enabled: bool,
+    pub updated_at: EpochMillis,
+}
+
 /// A partial profile update: `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfilePatch {

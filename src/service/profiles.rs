@@ -3,7 +3,7 @@
 use super::Service;
 use super::accounts::profile_changes;
 use crate::domain::phone::Phone;
-use crate::domain::profile::{Gender, Profile, ProfilePatch, Role, TextField};
+use crate::domain::profile::{Gender, Profile, ProfileCard, ProfilePatch, Role, TextField};
 use crate::domain::{CoreError, UserId};
 use crate::storage::models::UserChanges;
 use crate::storage::social::VersionKind;
@@ -17,6 +17,39 @@ impl Service {
             .await?
             .ok_or(CoreError::UserNotFound)?;
         Ok(profile_from(record))
+    }
+
+    /// The public fields of a profile, read cheaply (the hot path of detail lookups).
+    pub async fn profile_card(&self, user_id: UserId) -> Result<ProfileCard, CoreError> {
+        let (
+            (
+                id,
+                nickname,
+                avatar_url,
+                gender,
+                birth_decade,
+                signature,
+                contact_phone,
+                push_enabled,
+                updated_at,
+            ),
+            phone,
+        ) = self
+            .db(move |conn| storage::users::load_card(conn, user_id).map_err(CoreError::from))
+            .await?
+            .ok_or(CoreError::UserNotFound)?;
+        Ok(ProfileCard {
+            id,
+            phone: phone.map(|(region, number)| Phone::from_stored(region, number)),
+            nickname,
+            avatar_url,
+            gender: Gender::from_code(gender),
+            birth_decade,
+            signature,
+            contact_phone,
+            push_enabled,
+            updated_at,
+        })
     }
 
     /// Profiles of several users in ascending id order; unknown ids are left out.

@@ -130,6 +130,45 @@ pub fn load(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<UserRec
     }))
 }
 
+/// The columns of a profile card, with the phone identity.
+pub type CardRow = (
+    (
+        i64,
+        String,
+        Option<String>,
+        i32,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        bool,
+        i64,
+    ),
+    Option<(String, String)>,
+);
+
+/// The few columns public lookups show, in one narrow query.
+pub fn load_card(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<CardRow>> {
+    users::table
+        .left_join(phone_identities::table)
+        .filter(users::id.eq(user_id))
+        .select((
+            (
+                users::id,
+                users::nickname,
+                users::avatar_url,
+                users::gender,
+                users::birth_decade,
+                users::signature,
+                users::contact_phone,
+                users::push_enabled,
+                users::updated_at,
+            ),
+            (phone_identities::region, phone_identities::number).nullable(),
+        ))
+        .first(conn)
+        .optional()
+}
+
 /// Loads several users at once, in ascending id order; unknown ids are left out.
 pub fn load_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<UserRow>> {
     users::table
