@@ -206,6 +206,24 @@ impl Application {
         self.addresses.get(name).copied()
     }
 
+    /// Every bound listener by name (dialect ids and `ops`).
+    pub fn addresses(&self) -> &BTreeMap<String, SocketAddr> {
+        &self.addresses
+    }
+
+    /// Handles that stop the listeners from anywhere.
+    pub fn handles(&self) -> Vec<ServerHandle> {
+        self.servers.iter().map(Server::handle).collect()
+    }
+
+    /// Serves until every listener has been stopped through its handle.
+    pub async fn serve(self) -> std::io::Result<()> {
+        for result in futures_util::future::join_all(self.servers).await {
+            result?;
+        }
+        Ok(())
+    }
+
     /// Serves in the background and returns at once.
     pub fn spawn(self) -> RunningApplication {
         let handles = self.servers.iter().map(Server::handle).collect();

@@ -98,29 +98,20 @@ async fn the_admin_api_needs_its_token() {
 
 #[actix_web::test]
 async fn the_admin_api_is_off_without_a_token() {
-    let db = support::TestDb::fresh();
-    let mut settings = support::test_settings(&db, "");
-    settings.ops.admin_token = None;
-    let service = rosetta::startup::build_service(
-        &settings,
-        std::sync::Arc::new(rosetta::service::SystemClock),
-    )
-    .await
-    .unwrap();
-    let app = rosetta::startup::Application::with_service(settings, service)
-        .unwrap()
-        .spawn();
-    let address = app.address("ops").unwrap();
-    let mut response = awc::Client::default()
-        .get(format!("http://{address}/admin/sms/outbox"))
-        .insert_header(("Authorization", format!("Bearer {ADMIN_TOKEN}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 404);
-    let body: Value = response.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("ops.admin_token"));
-    app.stop().await;
+    let app = TestApp::spawn_with(support::TestDb::fresh(), |db| {
+        let mut settings = support::test_settings(db, "");
+        settings.ops.admin_token = None;
+        settings
+    })
+    .await;
+    let reply = app.admin("GET", "/admin/sms/outbox", Value::Null).await;
+    assert_eq!(reply.status, 404);
+    assert!(
+        reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("ops.admin_token")
+    );
 }
 
 #[actix_web::test]

@@ -10,7 +10,11 @@ use std::sync::Arc;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use rosetta::service::{Clock, ManualClock, Service};
 use rosetta::settings::Settings;
-use rosetta::startup::{self, Application, RunningApplication};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use actix_web::dev::ServerHandle;
+use rosetta::startup::{self, Application};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const PG_ENV: &str = "ROSETTA_TEST_DATABASE_URL";
@@ -106,6 +110,11 @@ fn replace_database(url: &str, name: &str) -> String {
     out
 }
 
+/// A settings builder for [`TestApp::spawn_with`] with an extra TOML layer.
+pub fn test_settings_for(extra: &str) -> impl FnOnce(&TestDb) -> Settings + '_ {
+    move |db| test_settings(db, extra)
+}
+
 /// Settings for a test gateway: test mode, cheap bcrypt, every listener on port 0.
 pub fn test_settings(db: &TestDb, extra: &str) -> Settings {
     let text = format!(
@@ -142,11 +151,17 @@ pub async fn test_service(db: &TestDb, extra: &str) -> (Service, Arc<ManualClock
     (service, clock)
 }
 
-/// A gateway serving in the background.
+/// A gateway serving on its own thread and actix system. Dropping it stops the listeners and
+/// waits until they have released the core (and so its database pool) before the test database
+/// is removed: a pool left behind would keep reconnecting to a dropped database while the
+/// process exits.
 pub struct TestApp {
-    pub app: RunningApplication,
-    pub db: TestDb,
+    addresses: BTreeMap<String, SocketAddr>,
+    service: Option<Service>,
+    handles: Vec<ServerHandle>,
+    thread: Option<std::thread::JoinHandle<()>>,
     pub clock: Arc<ManualClock>,
+    pub db: TestDb,
 }
 
 impl TestApp {
@@ -155,27 +170,51 @@ impl TestApp {
     }
 
     pub async fn spawn_on(db: TestDb, extra: &str) -> TestApp {
-        let settings = test_settings(&db, extra);
+        TestApp::spawn_with(db, test_settings_for(extra)).await
+    }
+
+    /// Serves with settings built from the test database (`settings(&db)`).
+    pub async fn spawn_with(db: TestDb, settings: impl FnOnce(&TestDb) -> Settings) -> TestApp {
+        let settings = settings(&db);
         let clock = Arc::new(ManualClock::new(1_795_190_400_000));
         let service = startup::build_service(&settings, clock.clone() as Arc<dyn Clock>)
             .await
             .expect("service");
-        let app = Application::with_service(settings, service)
-            .expect("bind")
-            .spawn();
-        TestApp { app, db, clock }
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let core = service.clone();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::with_service(settings, core).expect("bind");
+                ready_tx
+                    .send((app.addresses().clone(), app.handles()))
+                    .expect("test waits");
+                app.serve().await.expect("serve");
+            });
+        });
+        let (addresses, handles) = ready_rx.recv().expect("gateway started");
+        TestApp {
+            addresses,
+            service: Some(service),
+            handles,
+            thread: Some(thread),
+            clock,
+            db,
+        }
+    }
+
+    pub fn address(&self, name: &str) -> Option<SocketAddr> {
+        self.addresses.get(name).copied()
     }
 
     pub fn url(&self, listener: &str, path: &str) -> String {
         let address = self
-            .app
             .address(listener)
             .unwrap_or_else(|| panic!("no listener {listener}"));
         format!("http://{address}{path}")
     }
 
     pub fn service(&self) -> &Service {
-        &self.app.service
+        self.service.as_ref().expect("service lives until drop")
     }
 
     pub async fn send(
@@ -220,6 +259,19 @@ impl TestApp {
             body.to_string().as_bytes(),
         )
         .await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        for handle in &self.handles {
+            // The stop command is sent at once; the gateway's own thread carries it out.
+            drop(handle.stop(false));
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.service = None;
     }
 }
 
