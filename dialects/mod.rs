@@ -97,7 +97,6 @@ pub struct DialectSpec {
 pub struct DialectContext {
     pub service: Service,
     pub settings: DialectSettings,
-    pub testing: bool,
 }
 
 /// Every dialect compiled into this build.

@@ -91,10 +91,6 @@ impl Params {
         }
     }
 
-    pub fn raw(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
-    }
-
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
     }

@@ -251,10 +251,6 @@ impl Settings {
         raw.validate()
     }
 
-    pub fn bcrypt_cost_floor(&self) -> u32 {
-        if self.testing.enabled { 4 } else { 10 }
-    }
-
     pub fn code_ttl(&self) -> Duration {
         Duration::from_secs(self.sms.code_ttl_seconds)
     }

@@ -151,7 +151,6 @@ impl Application {
                     let ctx = DialectContext {
                         service: service.clone(),
                         settings: settings.dialects[spec.id].clone(),
-                        testing: settings.testing.enabled,
                     };
                     (*spec, ctx)
                 })

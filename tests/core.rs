@@ -1003,3 +1003,46 @@ async fn webhook_failures_are_reported_and_withdraw_the_code() {
         Err(CoreError::SmsSendFailed)
     );
 }
+
+#[actix_web::test]
+async fn expired_sessions_are_purged_a_day_after_expiry() {
+    let db = TestDb::fresh();
+    let (service, clock) = test_service(&db, "").await;
+    let id = register(&service, "13912345678", "pw").await;
+    let short = service
+        .create_session(id, session_spec("error_code"))
+        .await
+        .unwrap();
+    let long = service
+        .create_session(
+            id,
+            SessionSpec {
+                ttl: Duration::from_secs(7 * 86_400),
+                ..session_spec("error_code")
+            },
+        )
+        .await
+        .unwrap();
+    clock.advance_ms(3_600_000 + 86_400_000 - 1);
+    assert_eq!(
+        service.purge_expired().await.unwrap().0,
+        0,
+        "kept a day so clients still hear 'expired'"
+    );
+    assert_eq!(
+        service.authenticate("error_code", &short.token).await,
+        Err(CoreError::SessionExpired)
+    );
+    clock.advance_ms(2);
+    assert_eq!(service.purge_expired().await.unwrap().0, 1);
+    assert_eq!(
+        service.authenticate("error_code", &short.token).await,
+        Err(CoreError::SessionNotFound)
+    );
+    assert!(
+        service
+            .authenticate("error_code", &long.token)
+            .await
+            .is_ok()
+    );
+}

@@ -114,14 +114,22 @@ fn story(db: &TestDb) {
         ),
         (Some("4103"), 2, Some(bob), "alice")
     );
+    let (card, phone) = storage::users::load_card(conn, alice)
+        .unwrap()
+        .expect("card");
     assert_eq!(
-        storage::users::load_many(conn, &[bob, 7, alice])
-            .unwrap()
-            .iter()
-            .map(|r| r.id)
-            .collect::<Vec<_>>(),
-        vec![alice, bob]
+        (card.0, card.1.as_str(), card.3, card.7),
+        (alice, "alice", 2, true)
     );
+    assert_eq!(phone, Some(("86".to_owned(), "13912345678".to_owned())));
+    assert_eq!(
+        storage::users::load_card(conn, bob)
+            .unwrap()
+            .expect("card")
+            .1,
+        None
+    );
+    assert!(storage::users::load_card(conn, 7).unwrap().is_none());
 
     // Credentials and lockout counters.
     storage::users::insert_credential(

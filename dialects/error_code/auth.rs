@@ -7,9 +7,9 @@ use super::error::{core_error, detail};
 use super::wire::{Code, Reply};
 use crate::dialects::DialectContext;
 use crate::dialects::support::{client_ip, header_text};
+use crate::domain::UserId;
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::LoginName;
-use crate::domain::{CoreError, UserId};
 
 pub const TOKEN_HEADER: &str = "X-Auth-Token";
 pub const USERNAME_HEADER: &str = "X-Auth-Username";
@@ -48,10 +48,7 @@ pub async fn login(
             ip.as_deref(),
         )
         .await
-        .map_err(|err| match err {
-            CoreError::UserNotFound => Reply::error(Code::RequestFailed, detail::UNKNOWN_ACCOUNT),
-            other => core_error(&other),
-        })
+        .map_err(|err| core_error(&err))
 }
 
 pub async fn authenticate(ctx: &DialectContext, req: &HttpRequest) -> Result<Caller, Reply> {

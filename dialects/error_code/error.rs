@@ -93,10 +93,15 @@ pub fn core_error(err: &CoreError) -> Reply {
     }
 }
 
+/// Framework failures, rendered for the server.
+pub fn framework_error(req: &HttpRequest, err: FrameworkError) -> HttpResponse {
+    framework_reply(req, err).into_response()
+}
+
 /// Framework failures: an unknown route is Yii's 404 with code 999; a wrong method is code 2;
 /// an oversized or unreadable body is code 3 — all in the envelope.
-pub fn framework_error(req: &HttpRequest, err: FrameworkError) -> HttpResponse {
-    let reply = match err {
+pub fn framework_reply(req: &HttpRequest, err: FrameworkError) -> Reply {
+    match err {
         FrameworkError::NotFound => {
             let route = req.path().trim_start_matches('/');
             Reply {
@@ -112,6 +117,5 @@ pub fn framework_error(req: &HttpRequest, err: FrameworkError) -> HttpResponse {
             Reply::error(Code::BadParameter, "request body is too large")
         }
         FrameworkError::BadRequest(reason) => Reply::error(Code::BadParameter, reason),
-    };
-    reply.into_response()
+    }
 }

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, web};
 
 use super::auth::{self, Caller};
-use super::error::{core_error, detail};
+use super::error::{core_error, detail, framework_reply};
 use super::wire::{Code, LoginData, Reply, UserDetail};
-use crate::dialects::DialectContext;
 use crate::dialects::support::{BodyError, Field, Params, read_body};
+use crate::dialects::{DialectContext, FrameworkError};
 use crate::domain::CoreError;
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::{LoginName, UsernameError};
@@ -23,20 +23,13 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 type Ctx = web::Data<DialectContext>;
 
-fn respond(result: Result<Reply, Reply>) -> HttpResponse {
-    match result {
-        Ok(reply) | Err(reply) => reply.into_response(),
-    }
-}
-
 async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, Reply> {
     match read_body(req, payload, BODY_LIMIT).await {
         Ok(body) => Ok(Params::json_or_form(&body)),
-        Err(BodyError::TooLarge) => Err(Reply::error(
-            Code::BadParameter,
-            "request body is too large",
-        )),
-        Err(BodyError::Broken(reason)) => Err(Reply::error(Code::BadParameter, reason)),
+        Err(BodyError::TooLarge) => Err(framework_reply(req, FrameworkError::PayloadTooLarge)),
+        Err(BodyError::Broken(reason)) => {
+            Err(framework_reply(req, FrameworkError::BadRequest(reason)))
+        }
     }
 }
 
@@ -121,15 +114,8 @@ fn check_own_id(req: &HttpRequest, caller: &Caller) -> Result<(), Reply> {
 }
 
 /// `POST /api/user/register` — 用户注册 (004 §用户注册; BEHAVIOUR §3.4, §7.5 #4–#6).
-pub async fn register(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
-    respond(register_inner(&req, payload, &ctx).await)
-}
-
-async fn register_inner(
-    req: &HttpRequest,
-    payload: web::Payload,
-    ctx: &DialectContext,
-) -> Result<Reply, Reply> {
+pub async fn register(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
+    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
     let params = params(req, payload).await?;
     let username = required(&params, "username")?;
     let password = required(&params, "password")?;
@@ -180,15 +166,8 @@ async fn register_inner(
 }
 
 /// `POST /api/user/login` — 用户登录 (004 §用户登录; BEHAVIOUR §3.4, §3.5).
-pub async fn login(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
-    respond(login_inner(&req, payload, &ctx).await)
-}
-
-async fn login_inner(
-    req: &HttpRequest,
-    payload: web::Payload,
-    ctx: &DialectContext,
-) -> Result<Reply, Reply> {
+pub async fn login(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
+    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
     let params = params(req, payload).await?;
     let username = required(&params, "username")?;
     let password = required(&params, "password")?;
@@ -219,15 +198,12 @@ async fn login_inner(
 
 /// `POST /api/user/resetpwd` — 重置密码: a logged-in change of password (004 §重置密码;
 /// BEHAVIOUR §3.4, §7.5 #9). Missing fields are reported before the token is checked.
-pub async fn reset_password(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
-    respond(reset_password_inner(&req, payload, &ctx).await)
-}
-
-async fn reset_password_inner(
-    req: &HttpRequest,
+pub async fn reset_password(
+    req: HttpRequest,
     payload: web::Payload,
-    ctx: &DialectContext,
+    ctx: Ctx,
 ) -> Result<Reply, Reply> {
+    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
     let params = params(req, payload).await?;
     let old = required(&params, "password")?;
     let new = required(&params, "newpassword")?;
@@ -246,15 +222,8 @@ async fn reset_password_inner(
 
 /// `POST /api/user/logout` — 用户登出 (004 §用户登出; BEHAVIOUR §3.4, §7.5 #8): `username` must
 /// name the token's owner; `password` is ignored.
-pub async fn logout(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
-    respond(logout_inner(&req, payload, &ctx).await)
-}
-
-async fn logout_inner(
-    req: &HttpRequest,
-    payload: web::Payload,
-    ctx: &DialectContext,
-) -> Result<Reply, Reply> {
+pub async fn logout(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
+    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
     let params = params(req, payload).await?;
     let username = required(&params, "username")?;
     let caller = auth::authenticate(ctx, req).await?;
@@ -281,15 +250,8 @@ async fn logout_inner(
 
 /// `POST /api/user/<id>/edit` — 用户修改资料 (004 §用户修改资料; BEHAVIOUR §3.4, §7.5 #15): only
 /// `name` is editable.
-pub async fn edit(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
-    respond(edit_inner(&req, payload, &ctx).await)
-}
-
-async fn edit_inner(
-    req: &HttpRequest,
-    payload: web::Payload,
-    ctx: &DialectContext,
-) -> Result<Reply, Reply> {
+pub async fn edit(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
+    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
     let params = params(req, payload).await?;
     let caller = auth::authenticate(ctx, req).await?;
     check_own_id(req, &caller)?;
@@ -313,12 +275,6 @@ async fn edit_inner(
     Ok(Reply::success())
 }
 
-/// `POST /api/user/<id>/push` — 用户信息推送开关 (004 §用户信息推送开关; BEHAVIOUR §3.4, §7.5 #16):
-/// the intended semantics, not the original's loose-comparison bug.
-pub async fn push(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> HttpResponse {
-    respond(push_inner(&req, payload, &ctx).await)
-}
-
 fn parse_enable(text: &str) -> Option<bool> {
     match text.trim() {
         "1" | "true" | "True" | "on" | "On" => Some(true),
@@ -327,11 +283,10 @@ fn parse_enable(text: &str) -> Option<bool> {
     }
 }
 
-async fn push_inner(
-    req: &HttpRequest,
-    payload: web::Payload,
-    ctx: &DialectContext,
-) -> Result<Reply, Reply> {
+/// `POST /api/user/<id>/push` — 用户信息推送开关 (004 §用户信息推送开关; BEHAVIOUR §3.4, §7.5 #16):
+/// the intended semantics, not the original's loose-comparison bug.
+pub async fn push(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
+    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
     let params = params(req, payload).await?;
     let enable = match params.field("enable") {
         Field::Missing | Field::Null => {
@@ -357,12 +312,8 @@ async fn push_inner(
 
 /// `GET /api/user/<id>` (also POST, as the document's curl does) — 用户详情 (004 last section;
 /// BEHAVIOUR §3.4, §3.5, §7.5 #2): public fields, every value a string or null; no token needed.
-pub async fn detail(req: HttpRequest, ctx: Ctx) -> HttpResponse {
-    respond(detail_inner(&req, &ctx).await)
-}
-
-async fn detail_inner(req: &HttpRequest, ctx: &DialectContext) -> Result<Reply, Reply> {
-    let id = path_id(req)?;
+pub async fn detail(req: HttpRequest, ctx: Ctx) -> Result<Reply, Reply> {
+    let id = path_id(&req)?;
     let card = ctx
         .service
         .profile_card(id)

@@ -1,8 +1,9 @@
 //! Wire shapes of the `error_code` dialect (BlueU, `spec/004_*.txt`): the envelope
 //! `{error_code, error_msg[, data]}`, always HTTP 200, and the data objects.
 
-use actix_web::HttpResponse;
+use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, Responder, ResponseError};
 use serde::Serialize;
 
 use crate::ops::metrics::Outcome;
@@ -126,6 +127,31 @@ impl Reply {
             .extensions_mut()
             .insert(self.outcome.unwrap_or(self.code.outcome()));
         response
+    }
+}
+
+/// Handlers answer `Result<Reply, Reply>`: both sides render the same envelope.
+impl Responder for Reply {
+    type Body = BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
+        self.into_response()
+    }
+}
+
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code.number(), self.message())
+    }
+}
+
+impl ResponseError for Reply {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.clone().into_response()
     }
 }
 

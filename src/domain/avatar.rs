@@ -32,14 +32,6 @@ impl ImageFormat {
         }
     }
 
-    pub fn mime(self) -> &'static str {
-        match self {
-            ImageFormat::Jpeg => "image/jpeg",
-            ImageFormat::Png => "image/png",
-            ImageFormat::Bmp => "image/bmp",
-        }
-    }
-
     pub fn from_extension(ext: &str) -> Option<ImageFormat> {
         match ext {
             "jpg" | "jpeg" => Some(ImageFormat::Jpeg),

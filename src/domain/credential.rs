@@ -49,6 +49,12 @@ impl PasswordInput {
     }
 }
 
+/// Compares two secrets without an early exit, so the time taken does not tell how much of a
+/// guess was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Lowercase hex of the md5 digest.
 pub fn md5_hex(bytes: &[u8]) -> String {
     to_hex(&Md5::digest(bytes))
@@ -86,6 +92,14 @@ mod tests {
             PasswordInput::md5_or_plain("123456"),
             PasswordInput::Plain(_)
         ));
+    }
+
+    #[test]
+    fn constant_time_equality() {
+        assert!(constant_time_eq(b"123456", b"123456"));
+        assert!(!constant_time_eq(b"123456", b"123457"));
+        assert!(!constant_time_eq(b"12345", b"123456"));
+        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]

@@ -138,11 +138,6 @@ fn strip_glued_mainland_prefix(digits: &str) -> &str {
     digits
 }
 
-/// True when `text` is a mainland mobile number in any accepted spelling.
-pub fn looks_like_mainland_mobile(text: &str) -> bool {
-    Phone::mainland(text).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

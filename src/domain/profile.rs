@@ -170,7 +170,6 @@ pub struct Profile {
     pub created_at: EpochMillis,
     /// The profile's version: the time of its last change.
     pub updated_at: EpochMillis,
-    pub last_login_at: Option<EpochMillis>,
 }
 
 /// The fields that public lookups show (a user's detail, a search result): read with one

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::OpsState;
 use crate::domain::CoreError;
-use crate::domain::credential::PasswordInput;
+use crate::domain::credential::{PasswordInput, constant_time_eq};
 use crate::domain::identity::Username;
 use crate::domain::phone::Phone;
 use crate::domain::profile::{ProfilePatch, Role, TextField};
@@ -32,31 +32,10 @@ pub fn scope() -> actix_web::Scope<
         .app_data(
             web::JsonConfig::default()
                 .limit(64 * 1024)
-                .error_handler(|err, _| {
-                    let message = err.to_string();
-                    actix_web::error::InternalError::from_response(
-                        err,
-                        error(StatusCode::BAD_REQUEST, message),
-                    )
-                    .into()
-                }),
+                .error_handler(reject(StatusCode::BAD_REQUEST)),
         )
-        .app_data(web::PathConfig::default().error_handler(|err, _| {
-            let message = err.to_string();
-            actix_web::error::InternalError::from_response(
-                err,
-                error(StatusCode::NOT_FOUND, message),
-            )
-            .into()
-        }))
-        .app_data(web::QueryConfig::default().error_handler(|err, _| {
-            let message = err.to_string();
-            actix_web::error::InternalError::from_response(
-                err,
-                error(StatusCode::BAD_REQUEST, message),
-            )
-            .into()
-        }))
+        .app_data(web::PathConfig::default().error_handler(reject(StatusCode::NOT_FOUND)))
+        .app_data(web::QueryConfig::default().error_handler(reject(StatusCode::BAD_REQUEST)))
         .route("/sms/outbox", web::get().to(outbox))
         .route("/users", web::post().to(create_user))
         .route("/users/{id}/ban", web::post().to(ban))
@@ -74,8 +53,15 @@ fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json!({"error": message.into()}))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Extractor failures (bad JSON, path or query) answered as `{"error": …}` with `status`.
+fn reject<E>(status: StatusCode) -> impl Fn(E, &actix_web::HttpRequest) -> actix_web::Error + Clone
+where
+    E: std::fmt::Debug + std::fmt::Display + 'static,
+{
+    move |err, _| {
+        let message = err.to_string();
+        actix_web::error::InternalError::from_response(err, error(status, message)).into()
+    }
 }
 
 async fn require_token(

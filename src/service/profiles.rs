@@ -53,11 +53,13 @@ impl Service {
     }
 
     /// Profiles of several users in ascending id order; unknown ids are left out.
-    pub async fn profiles(&self, ids: Vec<UserId>) -> Result<Vec<Profile>, CoreError> {
+    pub async fn profiles(&self, mut ids: Vec<UserId>) -> Result<Vec<Profile>, CoreError> {
+        ids.sort_unstable();
+        ids.dedup();
         self.db(move |conn| {
             let mut out = Vec::with_capacity(ids.len());
-            for row in storage::users::load_many(conn, &ids)? {
-                if let Some(record) = storage::users::load(conn, row.id)? {
+            for id in ids {
+                if let Some(record) = storage::users::load(conn, id)? {
                     out.push(profile_from(record));
                 }
             }
@@ -214,6 +216,5 @@ fn profile_from(record: UserRecord) -> Profile {
         has_avatar_image: has_avatar,
         created_at: row.created_at,
         updated_at: row.updated_at,
-        last_login_at: None,
     }
 }

@@ -123,11 +123,4 @@ impl Service {
         })
         .await
     }
-
-    pub async fn session_count(&self, user_id: UserId) -> Result<i64, CoreError> {
-        self.db(move |conn| {
-            storage::sessions::count_of_user(conn, user_id).map_err(CoreError::from)
-        })
-        .await
-    }
 }

@@ -1,7 +1,6 @@
 //! SMS verification codes per `(phone, purpose)`, their throttles, and verification tickets.
 
 use rand::Rng;
-use subtle_eq::constant_time_eq;
 
 use super::Service;
 use super::sms_sender::{SmsMessage, SmsOutcome, SmsSender, message_text};
@@ -54,18 +53,8 @@ pub fn shanghai_day_start(now: i64) -> i64 {
     (now + SHANGHAI_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - SHANGHAI_OFFSET_MS
 }
 
-mod subtle_eq {
-    /// Compares without an early exit, so timing does not tell how many digits were right.
-    pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-        if a.len() != b.len() {
-            return false;
-        }
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
-}
-
-pub(crate) fn codes_equal(a: &str, b: &str) -> bool {
-    constant_time_eq(a.as_bytes(), b.as_bytes())
+fn codes_equal(a: &str, b: &str) -> bool {
+    crate::domain::credential::constant_time_eq(a.as_bytes(), b.as_bytes())
 }
 
 impl Service {
@@ -348,12 +337,5 @@ mod tests {
         assert_eq!(shanghai_day_start(midnight), midnight);
         assert_eq!(shanghai_day_start(midnight + DAY_MS - 1), midnight);
         assert_eq!(shanghai_day_start(midnight - 1), midnight - DAY_MS);
-    }
-
-    #[test]
-    fn constant_time_equality() {
-        assert!(codes_equal("123456", "123456"));
-        assert!(!codes_equal("123456", "123457"));
-        assert!(!codes_equal("12345", "123456"));
     }
 }

@@ -182,16 +182,6 @@ pub fn build_pool(
     Ok(pool)
 }
 
-impl DbConnection {
-    pub fn backend(&self) -> Backend {
-        match self {
-            #[cfg(feature = "postgres")]
-            DbConnection::Pg(_) => Backend::Postgres,
-            DbConnection::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-}
-
 /// Applies every pending migration of the connection's backend; returns the versions applied.
 /// On PostgreSQL an advisory lock makes several starting processes migrate one at a time.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageError> {

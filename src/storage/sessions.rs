@@ -55,10 +55,3 @@ pub fn delete_of_user_in_dialect(
 pub fn purge_expired(conn: &mut DbConnection, cutoff: i64) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff))).execute(conn)
 }
-
-pub fn count_of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<i64> {
-    sessions::table
-        .filter(sessions::user_id.eq(user_id))
-        .count()
-        .get_result(conn)
-}

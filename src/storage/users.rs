@@ -169,15 +169,6 @@ pub fn load_card(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<Ca
         .optional()
 }
 
-/// Loads several users at once, in ascending id order; unknown ids are left out.
-pub fn load_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<UserRow>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .order(users::id.asc())
-        .select(UserRow::as_select())
-        .load(conn)
-}
-
 pub fn exists(conn: &mut DbConnection, user_id: i64) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         users::table.filter(users::id.eq(user_id)),
