@@ -1046,3 +1046,50 @@ async fn expired_sessions_are_purged_a_day_after_expiry() {
             .is_ok()
     );
 }
+
+#[actix_web::test]
+async fn code_length_is_the_dialects_choice_within_four_to_six() {
+    let db = TestDb::fresh();
+    let (service, _) = test_service(&db, "").await;
+    let p = phone("13912345678");
+    let short = CodeRequest {
+        code_length: 4,
+        ..code_request(&p, "verify", None)
+    };
+    service.send_code(short).await.unwrap();
+    assert_eq!(newest_code(&service, "13912345678").await.len(), 4);
+    for bad in [3, 7] {
+        let q = phone("13812345678");
+        let request = CodeRequest {
+            code_length: bad,
+            ..code_request(&q, "verify", None)
+        };
+        assert!(
+            matches!(
+                service.send_code(request).await,
+                Err(CoreError::Internal(_))
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_im_token_is_kept_on_the_profile() {
+    let db = TestDb::fresh();
+    let (service, _) = test_service(&db, "").await;
+    let id = register(&service, "13912345678", "pw").await;
+    assert_eq!(service.profile(id).await.unwrap().im_token, None);
+    service
+        .set_im_token(id, "C4nEgo1TK0Ly6zUr".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        service.profile(id).await.unwrap().im_token.as_deref(),
+        Some("C4nEgo1TK0Ly6zUr")
+    );
+    assert_eq!(
+        service.set_im_token(1, "x".into()).await,
+        Err(CoreError::UserNotFound)
+    );
+}
