@@ -485,3 +485,26 @@ fn a_bad_url_is_refused_with_its_reason() {
         "{err}"
     );
 }
+
+#[test]
+fn connections_opened_together_on_a_fresh_file_all_succeed() {
+    use diesel::r2d2::ManageConnection;
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(&format!(
+            "sqlite://{}",
+            dir.path().join("fresh.db").display()
+        ))
+        .unwrap();
+        let manager = std::sync::Arc::new(storage::DbManager::new(url));
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let manager = manager.clone();
+                std::thread::spawn(move || manager.connect().map(|_| ()).map_err(|e| e.to_string()))
+            })
+            .collect();
+        for opener in openers {
+            assert_eq!(opener.join().unwrap(), Ok(()));
+        }
+    }
+}

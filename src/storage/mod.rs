@@ -122,11 +122,12 @@ impl DbManager {
             DatabaseUrl::Sqlite { path } => {
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(|e| StorageError::Connect(e.to_string()))?;
-                // WAL lets readers run beside the writer; FULL makes every commit durable before
-                // the answer goes out; the busy timeout makes writers queue instead of failing.
+                // The busy timeout comes first so that connections opened together queue for the
+                // lock the WAL switch takes; WAL lets readers run beside the writer; FULL makes
+                // every commit durable before the answer goes out.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|e| StorageError::Connect(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))
