@@ -53,21 +53,54 @@ pub struct OwnKey {
     pub doc: &'static str,
 }
 
-/// Where a dialect carries values that differ from run to run (tokens, ids, timestamps), so the
-/// replayer can compare them by type and rebind them.
+/// Where a value sits in an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Volatile {
+pub enum Location {
     RequestHeader(&'static str),
     ResponseHeader(&'static str),
+    /// A cookie, in `Set-Cookie` answers and `Cookie` requests.
     Cookie(&'static str),
-    FormField(&'static str),
-    /// A JSON pointer into request or response bodies.
+    /// A request parameter: a form field or a top-level JSON key.
+    Field(&'static str),
+    /// A JSON pointer into response bodies (`*` matches any one segment).
     JsonPointer(&'static str),
     /// A path segment, by position, in paths matching the pattern.
     PathSegment {
         pattern: &'static str,
         index: usize,
     },
+}
+
+/// What a volatile value is, which decides how record and replay treat it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolatileKind {
+    /// A session credential: redacted by the recorder, rebound by the replayer.
+    Session,
+    /// An id the server chose.
+    Id,
+    /// A time the server chose.
+    Timestamp,
+    /// An SMS code typed by the user: redacted, and replaced at replay by the live code sent to
+    /// the phone in the named field of the same request.
+    SmsCode { phone_field: &'static str },
+}
+
+/// A value that differs from run to run, so the replayer compares it by type and rebinds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Volatile {
+    pub location: Location,
+    pub kind: VolatileKind,
+}
+
+/// A request whose derived fields a dialect may recompute before it is replayed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayRequest {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// Form fields, or the top-level keys of a JSON body.
+    pub fields: Vec<(String, serde_json::Value)>,
+    pub now_ms: i64,
 }
 
 /// One route of a dialect, with the document section it comes from.
@@ -86,6 +119,11 @@ pub struct DialectSpec {
     pub own_keys: &'static [OwnKey],
     pub routes: &'static [RouteDoc],
     pub volatile: &'static [Volatile],
+    /// Request fields and headers that carry passwords: the recorder redacts them.
+    pub secrets: &'static [Location],
+    /// Recomputes derived request fields before a replayed request is sent (a checksum over a
+    /// refreshed timestamp); `None` when the dialect has none.
+    pub replay_fixup: Option<fn(&mut ReplayRequest)>,
     /// Registers the dialect's routes (paths relative to its prefix).
     pub mount: fn(&mut web::ServiceConfig, &DialectContext),
     /// Renders a framework failure in the dialect's envelope.

@@ -7,6 +7,7 @@
 pub mod dialects;
 pub mod domain;
 pub mod ops;
+pub mod replay;
 pub mod service;
 pub mod settings;
 pub mod startup;

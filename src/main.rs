@@ -1,9 +1,11 @@
-//! The `rosetta` command: `serve` the gateway or `migrate` the database.
+//! The `rosetta` command: `serve` the gateway, `migrate` the database, `replay` transcripts.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use rosetta::replay;
 use rosetta::settings::Settings;
 use rosetta::startup::{self, Application};
 
@@ -31,13 +33,95 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Replay transcripts (.json), recordings (.jsonl) or HAR captures (.har) and diff the
+    /// answers; exit code 0 when all pass, 1 on a failure, 2 for unusable input.
+    Replay(ReplayCli),
+}
+
+#[derive(Args)]
+struct ReplayCli {
+    /// Files to replay.
+    files: Vec<PathBuf>,
+    /// Base URL of a running gateway's dialect (prefix included); without it, each transcript
+    /// runs against a fresh in-process gateway (test mode, temporary SQLite database).
+    #[arg(long)]
+    target: Option<String>,
+    /// The dialect of HAR files (and an override for transcripts).
+    #[arg(long)]
+    dialect: Option<String>,
+    /// Also write a JUnit XML report.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// A running gateway's ops URL, to read SMS codes from its admin API.
+    #[arg(long)]
+    admin_url: Option<String>,
+    #[arg(long)]
+    admin_token: Option<String>,
+    /// Run every exchange even after a failure.
+    #[arg(long)]
+    keep_going: bool,
+    /// Convert this HAR file to a transcript (with -o and --dialect) instead of replaying.
+    #[arg(long, value_name = "HAR")]
+    convert: Option<PathBuf>,
+    /// Where --convert writes the transcript.
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// --convert keeps only entries of this host (host or host:port).
+    #[arg(long)]
+    host: Option<String>,
+    /// --convert keeps only entries under this path prefix, and removes it.
+    #[arg(long)]
+    prefix: Option<String>,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    rosetta::telemetry::init();
-    let result = actix_web::rt::System::new().block_on(run(cli.command));
-    match result {
+    match Cli::parse().command {
+        Command::Serve { config } => server_command(async move {
+            let settings = Settings::load(config.as_deref())?;
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
+        }),
+        Command::Migrate { config } => server_command(async move {
+            let settings = Settings::load(config.as_deref())?;
+            let applied = startup::migrate(&settings).await?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            }
+            for version in applied {
+                println!("applied {version}");
+            }
+            Ok(())
+        }),
+        Command::Replay(cli) => {
+            // The replayer's own lines are its output; the in-process gateway stays quiet.
+            rosetta::telemetry::init("warn");
+            let code = match cli.convert.clone() {
+                Some(har) => convert_har(&har, cli),
+                None => {
+                    let args = replay::ReplayArgs {
+                        files: cli.files,
+                        target: cli.target,
+                        dialect: cli.dialect,
+                        junit: cli.junit,
+                        admin_url: cli.admin_url,
+                        admin_token: cli.admin_token,
+                        keep_going: cli.keep_going,
+                    };
+                    actix_web::rt::System::new()
+                        .block_on(async move { replay::replay(&args).await })
+                }
+            };
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+    }
+}
+
+/// Runs a server-side command on the actix runtime with `info` logging.
+fn server_command(work: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
+    rosetta::telemetry::init("info");
+    match actix_web::rt::System::new().block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("rosetta: {err:#}");
@@ -46,26 +130,23 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
-    match command {
-        Command::Serve { config } => {
-            let settings = Settings::load(config.as_deref())?;
-            Application::build(settings)
-                .await?
-                .run_until_stopped()
-                .await
+fn convert_har(har: &std::path::Path, cli: ReplayCli) -> i32 {
+    let (Some(output), Some(dialect)) = (cli.output, cli.dialect) else {
+        eprintln!("rosetta replay: --convert needs -o OUT.json and --dialect ID");
+        return replay::EXIT_UNUSABLE;
+    };
+    let filter = replay::har::Filter {
+        host: cli.host,
+        prefix: cli.prefix,
+    };
+    match replay::convert(har, &output, &dialect, &filter) {
+        Ok(kept) => {
+            println!("wrote {} ({kept} exchanges)", output.display());
+            replay::EXIT_PASSED
         }
-        Command::Migrate { config } => {
-            let settings = Settings::load(config.as_deref())?;
-            let applied = startup::migrate(&settings).await?;
-            if applied.is_empty() {
-                println!("database is up to date");
-            } else {
-                for version in applied {
-                    println!("applied {version}");
-                }
-            }
-            Ok(())
+        Err(err) => {
+            eprintln!("rosetta replay: {err}");
+            replay::EXIT_UNUSABLE
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::dialects::{self, DialectContext, DialectSpec, FrameworkError};
 use crate::ops::metrics::Metrics;
 use crate::ops::observe::{ListenerMap, observe};
 use crate::ops::{self, OpsState};
+use crate::replay::recorder::{Recorder, record};
 use crate::service::sms_sender::WebhookSender;
 use crate::service::{
     Clock, CoreConfig, LoginPolicy, PasswordHasher, Service, SmsPolicy, SmsSender, SystemClock,
@@ -134,6 +135,10 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let metrics = Arc::new(Metrics::default());
+        let recorder = settings.record.enabled.then(|| {
+            tracing::info!(dir = %settings.record.dir, redact = settings.record.redact, "recording every exchange");
+            Recorder::start(settings.record.dir.clone().into(), settings.record.redact)
+        });
         let mut addresses = BTreeMap::new();
         let mut servers = Vec::new();
 
@@ -165,11 +170,14 @@ impl Application {
                         .collect(),
                 ),
             };
-            let server = HttpServer::new(move || dialect_app(contexts.clone(), map.clone()))
-                .disable_signals()
-                .shutdown_timeout(SHUTDOWN_GRACE_SECS)
-                .listen(listener)?
-                .run();
+            let recorder = recorder.clone();
+            let server = HttpServer::new(move || {
+                dialect_app(contexts.clone(), map.clone(), recorder.clone())
+            })
+            .disable_signals()
+            .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+            .listen(listener)?
+            .run();
             tracing::info!(address = %bound, dialects = %group.names(), "listening");
             servers.push(server);
         }
@@ -338,11 +346,28 @@ fn listener_groups(settings: &Settings) -> Vec<ListenerGroup> {
     groups
 }
 
+/// Records the exchange when recording is on.
+async fn maybe_record(
+    recorder: Option<Arc<Recorder>>,
+    map: ListenerMap,
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    match recorder {
+        Some(recorder) => record(recorder, map, req, next).await,
+        None => next
+            .call(req)
+            .await
+            .map(actix_web::dev::ServiceResponse::map_into_boxed_body),
+    }
+}
+
 /// One listener's application: each dialect in a scope at its prefix, unknown paths answered in
 /// the envelope of the dialect that owns them.
 fn dialect_app(
     dialects: Vec<(&'static DialectSpec, DialectContext)>,
     map: ListenerMap,
+    recorder: Option<Arc<Recorder>>,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
@@ -358,9 +383,14 @@ fn dialect_app(
         None
     };
     let observed = map.clone();
-    let mut app = App::new().wrap(from_fn(move |req, next| {
-        observe(observed.clone(), req, next)
-    }));
+    let recorded = map.clone();
+    let mut app = App::new()
+        .wrap(from_fn(move |req, next| {
+            maybe_record(recorder.clone(), recorded.clone(), req, next)
+        }))
+        .wrap(from_fn(move |req, next| {
+            observe(observed.clone(), req, next)
+        }));
     for (spec, ctx) in dialects {
         let prefix = ctx.settings.prefix.clone();
         app = app.service(

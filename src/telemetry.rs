@@ -4,8 +4,10 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Logs at `default_level` unless `RUST_LOG` says otherwise.
+pub fn init(default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     // A second call (tests that start several gateways) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

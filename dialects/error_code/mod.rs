@@ -9,7 +9,8 @@ pub mod wire;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{
-    DialectContext, DialectSpec, FrameworkError, OwnDefault, OwnKey, OwnKind, RouteDoc, Volatile,
+    DialectContext, DialectSpec, FrameworkError, Location, OwnDefault, OwnKey, OwnKind, RouteDoc,
+    Volatile, VolatileKind,
 };
 
 pub const TOKEN_TTL_KEY: &str = "token_ttl_seconds";
@@ -28,15 +29,36 @@ pub static SPEC: DialectSpec = DialectSpec {
     }],
     routes: ROUTES,
     volatile: &[
-        Volatile::RequestHeader(auth::TOKEN_HEADER),
-        Volatile::JsonPointer("/data/token_id"),
-        Volatile::JsonPointer("/data/userid"),
-        Volatile::JsonPointer("/data/id"),
-        Volatile::PathSegment {
-            pattern: "/api/user/{id}",
-            index: 2,
+        Volatile {
+            location: Location::RequestHeader(auth::TOKEN_HEADER),
+            kind: VolatileKind::Session,
+        },
+        Volatile {
+            location: Location::JsonPointer("/data/token_id"),
+            kind: VolatileKind::Session,
+        },
+        Volatile {
+            location: Location::JsonPointer("/data/userid"),
+            kind: VolatileKind::Id,
+        },
+        Volatile {
+            location: Location::JsonPointer("/data/id"),
+            kind: VolatileKind::Id,
+        },
+        Volatile {
+            location: Location::PathSegment {
+                pattern: "/api/user/{id}",
+                index: 2,
+            },
+            kind: VolatileKind::Id,
         },
     ],
+    secrets: &[
+        Location::Field("password"),
+        Location::Field("newpassword"),
+        Location::RequestHeader(auth::PASSWORD_HEADER),
+    ],
+    replay_fixup: None,
     mount,
     framework_error: error::framework_error,
 };

@@ -1,0 +1,653 @@
+//! The recorder: a middleware on each dialect listener that hands every exchange to a writer
+//! thread, which appends it as one JSON line to `<dir>/<dialect>-<YYYY-MM-DD>.jsonl`. Nothing is
+//! written on the request path, so recording never slows or breaks a request; a full disk or an
+//! unwritable directory is logged, not fatal. Password, code and token values are replaced by
+//! stable pseudonyms when `redact` is on, so a redacted recording still replays.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, BytesMut};
+use base64::Engine;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::transcript::{Exchange, FORMAT_VERSION, Headers, Request, Response, Transcript};
+use crate::dialects::{self, DialectSpec, Location, VolatileKind};
+use crate::ops::observe::ListenerMap;
+
+/// Bodies larger than this are passed through but not recorded.
+const RECORD_BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Exchanges waiting for the writer; past this, new ones are dropped (and counted).
+const QUEUE_CAPACITY: usize = 10_000;
+const NOT_RECORDED_REQUEST: [&str; 6] = [
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "accept-encoding",
+    "x-request-id",
+];
+const NOT_RECORDED_RESPONSE: [&str; 6] = [
+    "date",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "content-encoding",
+    "x-request-id",
+];
+
+/// One exchange as it passed, before it is shaped into a transcript line.
+struct Captured {
+    dialect: &'static str,
+    at_ms: i64,
+    method: String,
+    path: String,
+    request_headers: Vec<(String, String)>,
+    request_body: Option<Bytes>,
+    status: u16,
+    response_headers: Vec<(String, String)>,
+    response_body: Bytes,
+}
+
+/// The recorder shared by every listener of a process.
+pub struct Recorder {
+    queue: SyncSender<Captured>,
+    dropped: AtomicU64,
+}
+
+impl Recorder {
+    /// Starts the writer thread.
+    pub fn start(dir: PathBuf, redact: bool) -> Arc<Recorder> {
+        let (queue, received) = sync_channel(QUEUE_CAPACITY);
+        let writer = Writer {
+            dir,
+            redactor: redact.then(Redactor::new),
+            failures: 0,
+        };
+        let spawned = std::thread::Builder::new()
+            .name("rosetta-recorder".into())
+            .spawn(move || writer.run(received));
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "the recorder thread could not start: nothing will be recorded");
+        }
+        Arc::new(Recorder {
+            queue,
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    fn hand_over(&self, captured: Captured) {
+        match self.queue.try_send(captured) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if dropped == 1 || dropped.is_multiple_of(1000) {
+                    tracing::warn!(
+                        dropped,
+                        "the recorder cannot keep up: exchanges are not recorded"
+                    );
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Reads up to the record limit of a body and gives back a payload that still yields all of it.
+async fn tee_payload(payload: Payload) -> (Option<Bytes>, Payload) {
+    let mut stream = payload;
+    let mut head = BytesMut::new();
+    let mut chunks = Vec::new();
+    let mut complete = true;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                head.extend_from_slice(&bytes);
+                chunks.push(Ok(bytes));
+                if head.len() > RECORD_BODY_LIMIT {
+                    complete = false;
+                    break;
+                }
+            }
+            Err(err) => {
+                chunks.push(Err(err));
+                complete = false;
+                break;
+            }
+        }
+    }
+    let replayed: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>,
+    > = Box::pin(futures_util::stream::iter(chunks).chain(stream));
+    let payload = Payload::Stream { payload: replayed };
+    (complete.then(|| head.freeze()), payload)
+}
+
+/// The middleware: records the exchanges of the dialects on one listener.
+pub async fn record(
+    recorder: Arc<Recorder>,
+    map: ListenerMap,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some((prefix, dialect)) = map.owner(req.path()).map(|(p, d)| (p.to_owned(), d)) else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    let method = req.method().to_string();
+    let full_path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_owned(), |pq| pq.as_str().to_owned());
+    let path = full_path
+        .strip_prefix(prefix.as_str())
+        .map_or(full_path.clone(), str::to_owned);
+    let path = if path.is_empty() || path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path
+    };
+    let request_headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter(|(name, _)| !NOT_RECORDED_REQUEST.contains(&name.as_str()))
+        .filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|v| (name.to_string(), v.to_owned()))
+        })
+        .collect();
+    let (request_body, payload) = tee_payload(req.take_payload()).await;
+    req.set_payload(payload);
+
+    let response = next.call(req).await?;
+    let status = response.status().as_u16();
+    let response_headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| !NOT_RECORDED_RESPONSE.contains(&name.as_str()))
+        .filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|v| (name.to_string(), v.to_owned()))
+        })
+        .collect();
+    let (request, response) = response.into_parts();
+    let (response, body) = response.into_parts();
+    let response_body = match actix_web::body::to_bytes_limited(body, RECORD_BODY_LIMIT * 4).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(err)) => {
+            return Err(actix_web::error::ErrorInternalServerError(
+                err.into().to_string(),
+            ));
+        }
+        Err(_) => {
+            return Err(actix_web::error::ErrorInternalServerError(
+                "response too large to record",
+            ));
+        }
+    };
+    recorder.hand_over(Captured {
+        dialect,
+        at_ms: now_ms(),
+        method,
+        path,
+        request_headers,
+        request_body,
+        status,
+        response_headers,
+        response_body: response_body.clone(),
+    });
+    let response = response.set_body(BoxBody::new(response_body));
+    Ok(ServiceResponse::new(request, response))
+}
+
+struct Writer {
+    dir: PathBuf,
+    redactor: Option<Redactor>,
+    failures: u64,
+}
+
+impl Writer {
+    fn run(mut self, received: Receiver<Captured>) {
+        for captured in received {
+            let Some(spec) = dialects::find(captured.dialect) else {
+                continue;
+            };
+            let file = self.dir.join(format!(
+                "{}-{}.jsonl",
+                captured.dialect,
+                civil_date(captured.at_ms)
+            ));
+            let line = match self.line(spec, captured) {
+                Ok(line) => line,
+                Err(err) => {
+                    tracing::warn!(error = %err, "an exchange could not be recorded");
+                    continue;
+                }
+            };
+            if let Err(err) = append(&file, &line) {
+                self.failures += 1;
+                if self.failures == 1 || self.failures.is_multiple_of(1000) {
+                    tracing::warn!(file = %file.display(), error = %err, failures = self.failures, "recording failed (the gateway goes on)");
+                }
+            }
+        }
+    }
+
+    fn line(&self, spec: &DialectSpec, captured: Captured) -> Result<String, serde_json::Error> {
+        let mut exchange = shape(&captured);
+        if let Some(redactor) = &self.redactor {
+            redactor.redact(spec, &mut exchange);
+        }
+        let mut object = Map::new();
+        object.insert("dialect".into(), Value::from(captured.dialect));
+        object.insert("recorded_at".into(), Value::from(captured.at_ms));
+        if let Value::Object(fields) = serde_json::to_value(&exchange)? {
+            object.extend(fields);
+        }
+        serde_json::to_string(&Value::Object(object))
+    }
+}
+
+fn append(file: &Path, line: &str) -> std::io::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut out = OpenOptions::new().create(true).append(true).open(file)?;
+    out.write_all(format!("{line}\n").as_bytes())
+}
+
+/// `YYYY-MM-DD` (UTC) of a time.
+pub fn civil_date(ms: i64) -> String {
+    // Howard Hinnant's days-to-civil algorithm.
+    let days = ms.div_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// A request body in the form that replays it byte for byte.
+fn request_body(request: &mut Request, headers: &Headers, body: &[u8]) {
+    if body.is_empty() {
+        return;
+    }
+    let content_type = headers
+        .get("content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json")
+        && let Ok(json) = serde_json::from_slice::<Value>(body)
+        && serde_json::to_vec(&json).is_ok_and(|again| again == body)
+    {
+        request.json = Some(json);
+        return;
+    }
+    if content_type.starts_with("application/x-www-form-urlencoded")
+        && let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        && serde_urlencoded::to_string(&pairs).is_ok_and(|again| again.as_bytes() == body)
+    {
+        request.form = Some(pairs);
+        return;
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) => request.raw = Some(text.to_owned()),
+        Err(_) => request.raw_base64 = Some(base64::engine::general_purpose::STANDARD.encode(body)),
+    }
+}
+
+fn shape(captured: &Captured) -> Exchange {
+    let headers = Headers(captured.request_headers.clone());
+    let mut request = Request {
+        method: captured.method.clone(),
+        path: captured.path.clone(),
+        headers: headers.clone(),
+        json: None,
+        form: None,
+        multipart: None,
+        raw: None,
+        raw_base64: None,
+    };
+    match &captured.request_body {
+        Some(body) => request_body(&mut request, &headers, body),
+        None => request.raw = Some(String::new()),
+    }
+    let response_headers = Headers(captured.response_headers.clone());
+    let body = &captured.response_body;
+    let (json, text) = match serde_json::from_slice::<Value>(body) {
+        Ok(json) if !body.is_empty() => (Some(json), None),
+        _ => (None, Some(String::from_utf8_lossy(body).into_owned())),
+    };
+    Exchange {
+        name: format!(
+            "{} {}",
+            captured.method,
+            captured.path.split('?').next().unwrap_or("")
+        ),
+        source: Some("recorded".to_owned()),
+        request,
+        response: Response {
+            status: captured.status,
+            headers: response_headers,
+            json,
+            text,
+        },
+    }
+}
+
+/// Replaces secrets with pseudonyms that are stable within one recorder, so equal secrets stay
+/// equal (a password registered and then used to log in) and differ from every other.
+struct Redactor {
+    key: [u8; 16],
+}
+
+impl Redactor {
+    fn new() -> Redactor {
+        Redactor {
+            key: rand::random(),
+        }
+    }
+
+    fn pseudonym(&self, secret: &str) -> String {
+        let mut hash = Sha256::new();
+        hash.update(self.key);
+        hash.update(secret.as_bytes());
+        format!(
+            "redacted-{}",
+            &crate::domain::credential::to_hex(&hash.finalize())[..16]
+        )
+    }
+
+    fn redact(&self, spec: &DialectSpec, exchange: &mut Exchange) {
+        let mut request_headers: Vec<&str> = Vec::new();
+        let mut fields: Vec<&str> = Vec::new();
+        let mut pointers: Vec<&str> = Vec::new();
+        let mut response_headers: Vec<&str> = Vec::new();
+        let mut cookies: Vec<&str> = Vec::new();
+        let secret_volatiles = spec
+            .volatile
+            .iter()
+            .filter(|v| matches!(v.kind, VolatileKind::Session | VolatileKind::SmsCode { .. }))
+            .map(|v| v.location);
+        for location in spec.secrets.iter().copied().chain(secret_volatiles) {
+            match location {
+                Location::RequestHeader(h) => request_headers.push(h),
+                Location::Field(f) => fields.push(f),
+                Location::JsonPointer(p) => pointers.push(p),
+                Location::ResponseHeader(h) => response_headers.push(h),
+                Location::Cookie(c) => cookies.push(c),
+                Location::PathSegment { .. } => {}
+            }
+        }
+        let request = &mut exchange.request;
+        for (name, value) in &mut request.headers.0 {
+            if request_headers.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+                *value = self.pseudonym(value);
+            } else if name.eq_ignore_ascii_case("cookie") {
+                *value = self.redact_cookies(value, &cookies);
+            }
+        }
+        if let Some(Value::Object(map)) = &mut request.json {
+            self.redact_fields(map, &fields);
+        }
+        for (name, value) in request.form.iter_mut().flatten() {
+            if fields.contains(&name.as_str()) {
+                *value = self.pseudonym(value);
+            }
+        }
+        if let Some(raw) = &request.raw
+            && let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(raw)
+        {
+            // JSON sent with another Content-Type (the error_code dialect's clients do that).
+            self.redact_fields(&mut map, &fields);
+            request.raw = serde_json::to_string(&map).ok();
+        }
+        let response = &mut exchange.response;
+        for (name, value) in &mut response.headers.0 {
+            if response_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+            {
+                *value = self.pseudonym(value);
+            } else if name.eq_ignore_ascii_case("set-cookie") {
+                *value = self.redact_cookies(value, &cookies);
+            }
+        }
+        if let Some(json) = &mut response.json {
+            for pointer in &pointers {
+                self.redact_pointer(json, pointer);
+            }
+        }
+    }
+
+    fn redact_fields(&self, map: &mut Map<String, Value>, fields: &[&str]) {
+        for (name, value) in map.iter_mut() {
+            if fields.contains(&name.as_str())
+                && let Some(text) = value
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| value.as_number().map(ToString::to_string))
+            {
+                *value = Value::String(self.pseudonym(&text));
+            }
+        }
+    }
+
+    fn redact_pointer(&self, value: &mut Value, pointer: &str) {
+        if let Some((head, rest)) = pointer
+            .strip_prefix('/')
+            .map(|p| p.split_once('/').unwrap_or((p, "")))
+        {
+            let rest = if rest.is_empty() {
+                String::new()
+            } else {
+                format!("/{rest}")
+            };
+            let children: Vec<&mut Value> = match (head, value) {
+                ("*", Value::Array(items)) => items.iter_mut().collect(),
+                ("*", Value::Object(map)) => map.values_mut().collect(),
+                (key, Value::Object(map)) => map.get_mut(key).into_iter().collect(),
+                (index, Value::Array(items)) => index
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get_mut(i))
+                    .into_iter()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for child in children {
+                self.redact_pointer(child, &rest);
+            }
+        } else if let Some(text) = value.as_str().map(str::to_owned) {
+            *value = Value::String(self.pseudonym(&text));
+        }
+    }
+
+    fn redact_cookies(&self, header: &str, cookies: &[&str]) -> String {
+        header
+            .split(';')
+            .map(|part| match part.split_once('=') {
+                Some((name, value)) if cookies.contains(&name.trim()) => {
+                    format!("{name}={}", self.pseudonym(value.trim()))
+                }
+                _ => part.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// Reads a recording (one exchange a line) as a transcript that replays with rebinding.
+pub fn parse_recording(text: &str, path: &Path) -> Result<Transcript, String> {
+    let mut dialect: Option<String> = None;
+    let mut exchanges = Vec::new();
+    for (index, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = |message: String| format!("line {}: {message}", index + 1);
+        let mut value: Value =
+            serde_json::from_str(line).map_err(|e| at(format!("not JSON: {e}")))?;
+        let object = value
+            .as_object_mut()
+            .ok_or_else(|| at("not a JSON object".into()))?;
+        let line_dialect = object
+            .remove("dialect")
+            .and_then(|d| d.as_str().map(str::to_owned))
+            .ok_or_else(|| at("field `dialect` is missing".into()))?;
+        object.remove("recorded_at");
+        match &dialect {
+            Some(first) if first != &line_dialect => {
+                return Err(at(format!(
+                    "dialect `{line_dialect}` differs from `{first}` of the lines before"
+                )));
+            }
+            _ => dialect = Some(line_dialect),
+        }
+        let exchange: Exchange = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
+        exchanges.push(exchange);
+    }
+    let dialect = dialect.ok_or("the recording is empty")?;
+    Ok(Transcript {
+        version: FORMAT_VERSION,
+        dialect,
+        title: path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+        source: "recorded by rosetta".to_owned(),
+        rebind: true,
+        exchanges,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(1_795_190_400_000), "2026-11-20");
+        assert_eq!(civil_date(951_782_400_000), "2000-02-29");
+    }
+
+    #[test]
+    fn bodies_keep_their_bytes() {
+        let mut headers = Headers::default();
+        headers.set("Content-Type", "application/x-www-form-urlencoded".into());
+        let mut r = Request {
+            method: "POST".into(),
+            path: "/".into(),
+            headers: headers.clone(),
+            json: None,
+            form: None,
+            multipart: None,
+            raw: None,
+            raw_base64: None,
+        };
+        request_body(&mut r, &headers, br#"{"username":"u"}"#);
+        assert_eq!(
+            r.raw.as_deref(),
+            Some(r#"{"username":"u"}"#),
+            "JSON under a form type stays raw"
+        );
+        let mut f = Request {
+            raw: None,
+            ..r.clone()
+        };
+        request_body(&mut f, &headers, b"a=1&b=%E5%BC%A0");
+        assert_eq!(
+            f.form,
+            Some(vec![("a".into(), "1".into()), ("b".into(), "张".into())])
+        );
+        let mut b = Request {
+            raw: None,
+            ..r.clone()
+        };
+        request_body(&mut b, &Headers::default(), b"\xff\x00");
+        assert_eq!(b.raw_base64.as_deref(), Some("/wA="));
+    }
+
+    #[test]
+    fn redaction_is_stable_and_covers_raw_json() {
+        let spec = dialects::find("error_code").expect("built in");
+        let redactor = Redactor::new();
+        let mut exchange: Exchange = serde_json::from_value(serde_json::json!({
+            "name": "login",
+            "request": {"method": "POST", "path": "/api/user/login",
+                        "headers": {"X-Auth-Token": "tok", "X-Auth-Password": "pw"},
+                        "raw": "{\"username\":\"u\",\"password\":\"secret\"}"},
+            "response": {"status": 200, "json": {"error_code": 0, "data": {"token_id": "tok", "userid": "100000"}}}
+        }))
+        .unwrap();
+        redactor.redact(spec, &mut exchange);
+        let token = exchange
+            .request
+            .headers
+            .get("X-Auth-Token")
+            .unwrap()
+            .to_owned();
+        assert!(token.starts_with("redacted-"));
+        assert_eq!(
+            exchange.response.json.as_ref().unwrap()["data"]["token_id"],
+            Value::from(token.as_str()),
+            "same secret, same pseudonym"
+        );
+        assert_eq!(
+            exchange.response.json.as_ref().unwrap()["data"]["userid"],
+            Value::from("100000"),
+            "ids are kept"
+        );
+        assert!(!exchange.request.raw.as_ref().unwrap().contains("secret"));
+        assert_ne!(exchange.request.headers.get("X-Auth-Password"), Some("pw"));
+    }
+
+    #[test]
+    fn recordings_parse_back() {
+        let line = r#"{"dialect":"error_code","recorded_at":1,"name":"GET /api/user/1","request":{"method":"GET","path":"/api/user/1"},"response":{"status":200,"text":""}}"#;
+        let t = parse_recording(
+            &format!("{line}\n\n{line}\n"),
+            Path::new("error_code-2026-11-21.jsonl"),
+        )
+        .unwrap();
+        assert!(t.rebind);
+        assert_eq!(
+            (t.dialect.as_str(), t.exchanges.len(), t.title.as_str()),
+            ("error_code", 2, "error_code-2026-11-21")
+        );
+        assert!(
+            parse_recording("{}", Path::new("x.jsonl"))
+                .unwrap_err()
+                .contains("line 1")
+        );
+    }
+}

@@ -1,0 +1,493 @@
+//! Runs a transcript against a gateway: fills placeholders, rebinds raw recordings, sends each
+//! request, compares the answer, and stops at the first failure unless told to keep going.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use regex::Regex;
+use serde_json::Value;
+
+use super::compare::{ABSENT, Comparison, Difference};
+use super::rebind::{Rebinder, cookie_value};
+use super::report::{ExchangeOutcome, TranscriptReport, Verdict};
+use super::template::{Bindings, RequestValues};
+use super::transcript::{Body, Loaded, Multipart, Request, sidecar_path};
+use crate::dialects::{self, ReplayRequest};
+use crate::domain::phone::Phone;
+use crate::service::Service;
+
+static SMS_PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{\{\s*sms:([^}]+?)\s*\}\}").expect("static regex"));
+
+/// Where SMS codes are read from.
+#[derive(Clone)]
+pub enum SmsSource {
+    /// The core of an in-process gateway (its database).
+    Core(Service),
+    /// A running gateway's admin API.
+    Admin { url: String, token: String },
+    /// No source: `{{sms:…}}` fails with a clear message.
+    Unavailable,
+}
+
+impl SmsSource {
+    async fn newest_code(&self, phone: &str) -> Result<Option<String>, String> {
+        let number = Phone::mainland(phone)
+            .map_or_else(|_| phone.trim().to_owned(), |p| p.number().to_owned());
+        match self {
+            SmsSource::Core(service) => service
+                .sms_outbox(Some(number))
+                .await
+                .map(|messages| messages.into_iter().next().map(|m| m.code))
+                .map_err(|e| e.to_string()),
+            SmsSource::Admin { url, token } => {
+                let address = format!(
+                    "{}/admin/sms/outbox?phone={number}",
+                    url.trim_end_matches('/')
+                );
+                let mut response = awc::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .finish()
+                    .get(address)
+                    .insert_header(("Authorization", format!("Bearer {token}")))
+                    .send()
+                    .await
+                    .map_err(|e| format!("admin API unreachable: {e}"))?;
+                if !response.status().is_success() {
+                    return Err(format!("admin API answered HTTP {}", response.status()));
+                }
+                let body: Value = response
+                    .json()
+                    .await
+                    .map_err(|e| format!("admin API: {e}"))?;
+                Ok(body["messages"][0]["code"].as_str().map(str::to_owned))
+            }
+            SmsSource::Unavailable => {
+                Err("no SMS source: give --admin-url and --admin-token".to_owned())
+            }
+        }
+    }
+}
+
+/// A gateway to replay against.
+#[derive(Clone)]
+pub struct Target {
+    /// The dialect's base URL, prefix included (`http://127.0.0.1:8085`).
+    pub base_url: String,
+    pub sms: SmsSource,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub keep_going: bool,
+}
+
+struct Values {
+    codes: HashMap<String, String>,
+    now_ms: i64,
+}
+
+impl RequestValues for Values {
+    fn sms_code(&self, phone: &str) -> Option<String> {
+        self.codes.get(phone.trim()).cloned()
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A live answer.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Runs one transcript.
+pub async fn run(loaded: &Loaded, target: &Target, options: Options) -> TranscriptReport {
+    let transcript = &loaded.transcript;
+    let spec = dialects::find(&transcript.dialect);
+    let mut bindings = Bindings::default();
+    let mut rebinder = match (transcript.rebind, spec) {
+        (true, Some(spec)) => Some(Rebinder::for_dialect(spec)),
+        _ => None,
+    };
+    let mut outcomes = Vec::with_capacity(transcript.exchanges.len());
+    let mut stopped = false;
+    for exchange in &transcript.exchanges {
+        if stopped {
+            outcomes.push(ExchangeOutcome {
+                name: exchange.name.clone(),
+                verdict: Verdict::Skipped,
+                differences: Vec::new(),
+                error: None,
+                elapsed: Duration::ZERO,
+            });
+            continue;
+        }
+        let started = Instant::now();
+        let result = run_exchange(
+            loaded,
+            exchange,
+            target,
+            &mut bindings,
+            rebinder.as_mut(),
+            spec.and_then(|s| s.replay_fixup),
+        )
+        .await;
+        let (verdict, differences, error) = match result {
+            Ok(differences) if differences.is_empty() => (Verdict::Passed, differences, None),
+            Ok(differences) => (Verdict::Failed, differences, None),
+            Err(error) => (Verdict::Failed, Vec::new(), Some(error)),
+        };
+        if verdict == Verdict::Failed && !options.keep_going {
+            stopped = true;
+        }
+        outcomes.push(ExchangeOutcome {
+            name: exchange.name.clone(),
+            verdict,
+            differences,
+            error,
+            elapsed: started.elapsed(),
+        });
+    }
+    TranscriptReport {
+        file: loaded.file.display().to_string(),
+        title: transcript.title.clone(),
+        exchanges: outcomes,
+    }
+}
+
+async fn run_exchange(
+    loaded: &Loaded,
+    exchange: &super::transcript::Exchange,
+    target: &Target,
+    bindings: &mut Bindings,
+    rebinder: Option<&mut Rebinder>,
+    fixup: Option<fn(&mut ReplayRequest)>,
+) -> Result<Vec<Difference>, String> {
+    let mut request = exchange.request.clone();
+    if let Some(rebinder) = rebinder.as_deref() {
+        rebinder.rewrite_request(&mut request);
+    }
+    let values = Values {
+        codes: sms_codes(&request, rebinder.as_deref(), &target.sms).await?,
+        now_ms: now_ms(),
+    };
+    let mut request = fill(&request, bindings, &values)?;
+    if let Some(rebinder) = rebinder.as_deref() {
+        replace_recorded_codes(&mut request, rebinder, &values);
+    }
+    if let Some(fixup) = fixup {
+        apply_fixup(&mut request, fixup, values.now_ms)?;
+    }
+    let answer = send(&request, loaded, target).await?;
+
+    let expected = &exchange.response;
+    let mut comparison = Comparison {
+        bindings,
+        rebinder,
+        now_ms: values.now_ms,
+        differences: Vec::new(),
+    };
+    comparison.status(expected.status, answer.status);
+    for (name, value) in &expected.headers.0 {
+        let at = format!("/headers/{}", name.to_ascii_lowercase());
+        let actual = answer.header(name);
+        match comparison.rebinder.as_deref_mut() {
+            Some(rebinder) if rebinder.is_volatile_header(name) => match actual {
+                Some(live) => rebinder.learn_text(value, live),
+                None => comparison.differences.push(Difference {
+                    pointer: at,
+                    expected: "a value (volatile)".into(),
+                    actual: ABSENT.into(),
+                }),
+            },
+            Some(rebinder)
+                if name.eq_ignore_ascii_case("set-cookie")
+                    && !rebinder.volatile_cookies().is_empty() =>
+            {
+                let cookies = rebinder.volatile_cookies().to_vec();
+                let live_cookies: Vec<&str> = answer
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                for cookie in cookies {
+                    if let Some(recorded) = cookie_value(value, &cookie) {
+                        match live_cookies.iter().find_map(|c| cookie_value(c, &cookie)) {
+                            Some(live) => rebinder.learn_text(recorded, live),
+                            None => comparison.differences.push(Difference {
+                                pointer: format!("{at}/{cookie}"),
+                                expected: "a cookie (volatile)".into(),
+                                actual: ABSENT.into(),
+                            }),
+                        }
+                    }
+                }
+            }
+            _ => comparison.text(&at, value, actual),
+        }
+    }
+    if let Some(json) = &expected.json {
+        match serde_json::from_slice::<Value>(&answer.body) {
+            Ok(actual) => comparison.json("/body", "", json, Some(&actual)),
+            Err(_) => comparison.differences.push(Difference {
+                pointer: "/body".into(),
+                expected: json.to_string(),
+                actual: Value::from(String::from_utf8_lossy(&answer.body).into_owned()).to_string(),
+            }),
+        }
+    } else if let Some(text) = &expected.text {
+        comparison.text("/body", text, Some(&String::from_utf8_lossy(&answer.body)));
+    }
+    Ok(comparison.differences)
+}
+
+/// Codes for every `{{sms:<phone>}}` of the request and every recorded code field.
+async fn sms_codes(
+    request: &Request,
+    rebinder: Option<&Rebinder>,
+    source: &SmsSource,
+) -> Result<HashMap<String, String>, String> {
+    let text = serde_json::to_string(request).map_err(|e| e.to_string())?;
+    let mut phones: Vec<String> = SMS_PLACEHOLDER
+        .captures_iter(&text)
+        .map(|c| c[1].trim().to_owned())
+        .collect();
+    if let Some(rebinder) = rebinder {
+        for (_, phone_field) in rebinder.sms_fields() {
+            if let Some(phone) = field_text(request, phone_field) {
+                phones.push(phone);
+            }
+        }
+    }
+    let mut codes = HashMap::new();
+    for phone in phones {
+        if let Some(code) = source.newest_code(&phone).await? {
+            codes.insert(phone, code);
+        }
+    }
+    Ok(codes)
+}
+
+fn field_text(request: &Request, name: &str) -> Option<String> {
+    if let Some(Value::Object(map)) = &request.json {
+        return map.get(name).and_then(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .or_else(|| v.as_number().map(ToString::to_string))
+        });
+    }
+    request
+        .form
+        .as_ref()?
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// A raw recording's codes are replaced by the live code sent to the same phone.
+fn replace_recorded_codes(request: &mut Request, rebinder: &Rebinder, values: &Values) {
+    for (code_field, phone_field) in rebinder.sms_fields() {
+        let Some(code) =
+            field_text(request, phone_field).and_then(|phone| values.codes.get(&phone).cloned())
+        else {
+            continue;
+        };
+        if let Some(Value::Object(map)) = &mut request.json
+            && map.contains_key(code_field)
+        {
+            map.insert(code_field.clone(), Value::String(code.clone()));
+        }
+        for (name, value) in request.form.iter_mut().flatten() {
+            if name == code_field {
+                value.clone_from(&code);
+            }
+        }
+    }
+}
+
+fn fill(request: &Request, bindings: &Bindings, values: &Values) -> Result<Request, String> {
+    let mut out = request.clone();
+    out.path = bindings.fill_text(&request.path, values)?;
+    for (_, value) in &mut out.headers.0 {
+        *value = bindings.fill_text(value, values)?;
+    }
+    if let Some(json) = &request.json {
+        out.json = Some(bindings.fill_json(json, values)?);
+    }
+    for (_, value) in out.form.iter_mut().flatten() {
+        *value = bindings.fill_text(value, values)?;
+    }
+    if let Some(multipart) = &mut out.multipart {
+        for (_, value) in &mut multipart.fields {
+            *value = bindings.fill_text(value, values)?;
+        }
+    }
+    if let Some(raw) = &request.raw {
+        out.raw = Some(bindings.fill_text(raw, values)?);
+    }
+    Ok(out)
+}
+
+/// Lets the dialect recompute derived fields (form fields or top-level JSON keys).
+fn apply_fixup(
+    request: &mut Request,
+    fixup: fn(&mut ReplayRequest),
+    now_ms: i64,
+) -> Result<(), String> {
+    let fields: Vec<(String, Value)> = match (&request.json, &request.form) {
+        (Some(Value::Object(map)), _) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        (_, Some(form)) => form
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut parts = ReplayRequest {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        headers: request.headers.0.clone(),
+        fields,
+        now_ms,
+    };
+    fixup(&mut parts);
+    request.method = parts.method;
+    request.path = parts.path;
+    request.headers.0 = parts.headers;
+    if let Some(Value::Object(_)) = request.json {
+        request.json = Some(Value::Object(parts.fields.into_iter().collect()));
+    } else if request.form.is_some() {
+        request.form = Some(
+            parts
+                .fields
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                .collect(),
+        );
+    }
+    Ok(())
+}
+
+fn multipart_body(multipart: &Multipart, loaded: &Loaded) -> Result<(String, Vec<u8>), String> {
+    let boundary = format!("rosetta-{}", uuid::Uuid::new_v4().simple());
+    let mut body = Vec::new();
+    for (name, value) in &multipart.fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for file in &multipart.files {
+        let bytes = match (&file.base64, &file.path) {
+            (Some(encoded), _) => base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| format!("file {}: {e}", file.filename))?,
+            (None, Some(sidecar)) => {
+                let path = sidecar_path(&loaded.file, sidecar);
+                std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            (None, None) => return Err(format!("file {} has no bytes", file.filename)),
+        };
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+                file.name, file.filename, file.content_type
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    Ok((format!("multipart/form-data; boundary={boundary}"), body))
+}
+
+async fn send(request: &Request, loaded: &Loaded, target: &Target) -> Result<Answer, String> {
+    let method = awc::http::Method::from_bytes(request.method.as_bytes())
+        .map_err(|e| format!("method: {e}"))?;
+    let url = format!("{}{}", target.base_url.trim_end_matches('/'), request.path);
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .disable_redirects()
+        .finish();
+    let mut builder = client.request(method, url);
+    let mut has_content_type = false;
+    for (name, value) in &request.headers.0 {
+        if name.eq_ignore_ascii_case("content-type") {
+            has_content_type = true;
+            if request.multipart.is_some() {
+                continue;
+            }
+        }
+        builder = builder.append_header((name.as_str(), value.as_str()));
+    }
+    let (content_type, body) = match request.body()? {
+        Body::None => (None, Vec::new()),
+        Body::Json(json) => (
+            Some("application/json".to_owned()),
+            serde_json::to_vec(&json).map_err(|e| e.to_string())?,
+        ),
+        Body::Form(pairs) => (
+            Some("application/x-www-form-urlencoded".to_owned()),
+            serde_urlencoded::to_string(&pairs)
+                .map_err(|e| e.to_string())?
+                .into_bytes(),
+        ),
+        Body::Multipart(multipart) => {
+            let (content_type, body) = multipart_body(&multipart, loaded)?;
+            has_content_type = false;
+            (Some(content_type), body)
+        }
+        Body::Raw(bytes) => (None, bytes),
+    };
+    if let (Some(content_type), false) = (content_type, has_content_type) {
+        builder = builder.insert_header(("Content-Type", content_type));
+    }
+    let mut response = builder
+        .send_body(body)
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    let bytes = response
+        .body()
+        .limit(64 * 1024 * 1024)
+        .await
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    Ok(Answer {
+        status: response.status().as_u16(),
+        headers: response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: bytes.to_vec(),
+    })
+}
