@@ -21,6 +21,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once at start-up; size does not matter")]
 enum Command {
     /// Serve every enabled dialect and the ops listener until SIGTERM or Ctrl-C.
     Serve {
