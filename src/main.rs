@@ -21,7 +21,10 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-#[expect(clippy::large_enum_variant, reason = "parsed once at start-up; size does not matter")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up; size does not matter"
+)]
 enum Command {
     /// Serve every enabled dialect and the ops listener until SIGTERM or Ctrl-C.
     Serve {
@@ -67,10 +70,10 @@ struct ReplayCli {
     /// Where --convert writes the transcript.
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
-    /// --convert keeps only entries of this host (host or host:port).
+    /// HAR files: keep only entries of this host (host or host:port).
     #[arg(long)]
     host: Option<String>,
-    /// --convert keeps only entries under this path prefix, and removes it.
+    /// HAR files: keep only entries under this path prefix, and remove it.
     #[arg(long)]
     prefix: Option<String>,
 }
@@ -109,6 +112,10 @@ fn main() -> ExitCode {
                         admin_url: cli.admin_url,
                         admin_token: cli.admin_token,
                         keep_going: cli.keep_going,
+                        har_filter: replay::har::Filter {
+                            host: cli.host,
+                            prefix: cli.prefix,
+                        },
                     };
                     actix_web::rt::System::new()
                         .block_on(async move { replay::replay(&args).await })

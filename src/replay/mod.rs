@@ -31,6 +31,8 @@ pub struct ReplayArgs {
     pub admin_url: Option<String>,
     pub admin_token: Option<String>,
     pub keep_going: bool,
+    /// Which entries of HAR files to replay.
+    pub har_filter: har::Filter,
 }
 
 /// Exit codes of `rosetta replay`.
@@ -43,7 +45,7 @@ pub const EXIT_UNUSABLE: i32 = 2;
 pub async fn replay(args: &ReplayArgs) -> i32 {
     let mut loaded = Vec::new();
     for file in &args.files {
-        match transcript::load(file, args.dialect.as_deref()) {
+        match transcript::load(file, args.dialect.as_deref(), &args.har_filter) {
             Ok(transcript) => loaded.push(transcript),
             Err(err) => {
                 eprintln!("rosetta replay: {err}");

@@ -231,8 +231,12 @@ pub struct Loaded {
 }
 
 /// Loads a transcript (`.json`), a recording (`.jsonl`, one exchange a line) or a HAR capture
-/// (`.har`, needs the dialect).
-pub fn load(path: &Path, dialect: Option<&str>) -> Result<Loaded, LoadError> {
+/// (`.har`, needs the dialect; `har_filter` keeps one host and prefix).
+pub fn load(
+    path: &Path,
+    dialect: Option<&str>,
+    har_filter: &super::har::Filter,
+) -> Result<Loaded, LoadError> {
     let file = path.display().to_string();
     let error = |message: String| LoadError {
         file: file.clone(),
@@ -243,8 +247,7 @@ pub fn load(path: &Path, dialect: Option<&str>) -> Result<Loaded, LoadError> {
     let mut transcript = match extension {
         "har" => {
             let dialect = dialect.ok_or_else(|| error("a HAR file needs --dialect".into()))?;
-            super::har::to_transcript(&text, dialect, &super::har::Filter::default())
-                .map_err(error)?
+            super::har::to_transcript(&text, dialect, har_filter).map_err(error)?
         }
         "jsonl" => super::recorder::parse_recording(&text, path).map_err(error)?,
         _ => parse(&text).map_err(error)?,

@@ -133,12 +133,15 @@ bcrypt_cost = 4
 [testing]
 enabled = true
 
-[dialects.error_code]
-listen = "127.0.0.1:0"
 "#,
         url = db.url
     );
-    Settings::from_toml_layers(&[&text, extra]).unwrap_or_else(|e| panic!("test settings: {e}"))
+    let listeners: String = rosetta::dialects::registry()
+        .iter()
+        .map(|spec| format!("[dialects.{}]\nlisten = \"127.0.0.1:0\"\n", spec.id))
+        .collect();
+    Settings::from_toml_layers(&[&text, &listeners, extra])
+        .unwrap_or_else(|e| panic!("test settings: {e}"))
 }
 
 /// The core alone, on a manual clock.
