@@ -61,7 +61,7 @@ impl Rebinder {
 
     /// Rewrites every recorded value in a request to its live value.
     pub fn rewrite_request(&self, request: &mut super::transcript::Request) {
-        request.path = self.rewrite_text(&request.path);
+        request.path = self.rewrite_path(&request.path);
         for (_, value) in &mut request.headers.0 {
             *value = self.rewrite_text(value);
         }
@@ -118,6 +118,44 @@ impl Rebinder {
 
     pub fn live_for(&self, recorded: &str) -> Option<&str> {
         self.map.get(recorded).map(String::as_str)
+    }
+
+    /// A path whose segments and query values are replaced when they equal a recorded value,
+    /// whatever their length (a legacy id `4` in `/api/user/4/edit`), then as any text.
+    pub fn rewrite_path(&self, path: &str) -> String {
+        let (path, query) = match path.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path, None),
+        };
+        let segments: Vec<String> = path
+            .split('/')
+            .map(|segment| {
+                self.map
+                    .get(segment)
+                    .cloned()
+                    .unwrap_or_else(|| self.rewrite_text(segment))
+            })
+            .collect();
+        let mut out = segments.join("/");
+        if let Some(query) = query {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, value)) => {
+                        let live = self
+                            .map
+                            .get(value)
+                            .cloned()
+                            .unwrap_or_else(|| self.rewrite_text(value));
+                        format!("{name}={live}")
+                    }
+                    None => pair.to_owned(),
+                })
+                .collect();
+            out.push('?');
+            out.push_str(&pairs.join("&"));
+        }
+        out
     }
 
     /// A value with every recorded value replaced by its live value, keeping JSON types.
@@ -227,6 +265,18 @@ mod tests {
         assert_eq!(
             r.rewrite_value(&json!({"id": 100003, "s": "100003", "n": [1, "x"]})),
             json!({"id": 100000, "s": "100000", "n": [2, "x"]})
+        );
+    }
+
+    #[test]
+    fn short_ids_are_rewritten_as_whole_path_segments() {
+        let mut r = Rebinder::default();
+        r.learn(&json!("4"), &json!("100000"));
+        assert_eq!(r.rewrite_path("/api/user/4/edit"), "/api/user/100000/edit");
+        assert_eq!(r.rewrite_path("/api/user/44/edit"), "/api/user/44/edit");
+        assert_eq!(
+            r.rewrite_path("/user/batch?id=4&id=5"),
+            "/user/batch?id=100000&id=5"
         );
     }
 

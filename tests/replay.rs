@@ -1,0 +1,425 @@
+//! Record and replay end to end: a recording made by the recorder replays green on a fresh
+//! database through rebinding; a hand-written legacy recording does too; a Chromium-shaped HAR
+//! replays green; an altered expected value fails with the exact pointer; `{{sms:…}}` works
+//! through both SMS sources.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use rosetta::domain::phone::Phone;
+use rosetta::replay::har::Filter;
+use rosetta::replay::report::TranscriptReport;
+use rosetta::replay::runner::{self, Options, SmsSource, Target};
+use rosetta::replay::transcript::{self, Loaded};
+use rosetta::service::sms::CodeRequest;
+use serde_json::{Value, json};
+use support::{ADMIN_TOKEN, TestApp};
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+async fn replay_on(app: &TestApp, loaded: &Loaded, sms: SmsSource) -> TranscriptReport {
+    let target = Target {
+        base_url: app.url(&loaded.transcript.dialect, ""),
+        sms,
+    };
+    runner::run(loaded, &target, Options { keep_going: true }).await
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A client session: register, log in, edit, read, log out.
+async fn client_session(
+    app: &TestApp,
+    prefix: &str,
+) -> Vec<(
+    String,
+    String,
+    Vec<(String, String)>,
+    Vec<u8>,
+    support::Reply,
+)> {
+    let mut log = Vec::new();
+    let mut call = |method: &str, path: String, headers: Vec<(String, String)>, body: Vec<u8>| {
+        (method.to_owned(), path, headers, body)
+    };
+    let register = call(
+        "POST",
+        format!("{prefix}/api/user/register"),
+        vec![(FORM.0.into(), FORM.1.into())],
+        r#"{"username":"13912345678","password":"secret-pass","name":"张三"}"#
+            .as_bytes()
+            .to_vec(),
+    );
+    let login = call(
+        "POST",
+        format!("{prefix}/api/user/login"),
+        vec![(FORM.0.into(), FORM.1.into())],
+        br#"{"username":"13912345678","password":"secret-pass"}"#.to_vec(),
+    );
+    for (method, path, headers, body) in [register, login] {
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let reply = app.send("error_code", &method, &path, &pairs, &body).await;
+        log.push((method, path, headers, body, reply));
+    }
+    let data = log[1].4.json()["data"].clone();
+    let (token, id) = (
+        data["token_id"].as_str().unwrap().to_owned(),
+        data["userid"].as_str().unwrap().to_owned(),
+    );
+    let auth = ("X-Auth-Token".to_owned(), token);
+    let steps = [
+        (
+            "POST",
+            format!("{prefix}/api/user/{id}/edit"),
+            vec![(FORM.0.into(), FORM.1.into()), auth.clone()],
+            r#"{"name":"王五"}"#.as_bytes().to_vec(),
+        ),
+        ("GET", format!("{prefix}/api/user/{id}"), vec![], Vec::new()),
+        (
+            "POST",
+            format!("{prefix}/api/user/logout"),
+            vec![(FORM.0.into(), FORM.1.into()), auth.clone()],
+            br#"{"username":"13912345678"}"#.to_vec(),
+        ),
+        (
+            "POST",
+            format!("{prefix}/api/user/{id}/edit"),
+            vec![(FORM.0.into(), FORM.1.into()), auth],
+            br#"{"name":"x"}"#.to_vec(),
+        ),
+    ];
+    for (method, path, headers, body) in steps {
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let reply = app.send("error_code", method, &path, &pairs, &body).await;
+        log.push((method.to_owned(), path, headers, body, reply));
+    }
+    assert_eq!(
+        log[5].4.json()["error_code"],
+        json!(4),
+        "the token ended with the logout"
+    );
+    log
+}
+
+/// Users created first, so the client's user gets an id a fresh database will not give it.
+async fn occupy_ids(app: &TestApp, count: usize) {
+    for i in 0..count {
+        let reply = app
+            .admin("POST", "/admin/users", json!({"region": "86", "phone": format!("1370000000{i}"), "password": "pw", "nickname": "filler"}))
+            .await;
+        assert_eq!(reply.status, 201);
+    }
+}
+
+#[actix_web::test]
+async fn a_recording_replays_green_on_a_fresh_database_through_rebinding() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = format!(
+        "[record]\nenabled = true\ndir = \"{}\"\nredact = true\n",
+        dir.path().display()
+    );
+    let recording_app = TestApp::spawn(&record).await;
+    occupy_ids(&recording_app, 3).await;
+    let session = client_session(&recording_app, "").await;
+    assert_eq!(session[1].4.json()["data"]["userid"], json!("100003"));
+
+    // The writer works off the request path: wait for its lines.
+    let started = Instant::now();
+    let file = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        if let Some(file) = found.first()
+            && std::fs::read_to_string(file).unwrap().lines().count() == session.len()
+        {
+            break file.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the recorder wrote {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        file.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("error_code-")
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("secret-pass"), "passwords are redacted");
+    let live_token = session[1].4.json()["data"]["token_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!text.contains(&live_token), "tokens are redacted");
+    assert!(text.contains("redacted-"));
+    drop(recording_app);
+
+    let loaded = transcript::load(&file, None, &Filter::default()).unwrap();
+    assert!(loaded.transcript.rebind);
+    assert_eq!(loaded.transcript.exchanges.len(), 6);
+    let fresh = TestApp::spawn("").await;
+    let report = replay_on(&fresh, &loaded, SmsSource::Unavailable).await;
+    assert!(report.passed(), "{}", report.lines().join("\n"));
+    // It really was rebound: the same account has another id on the fresh database.
+    assert_eq!(
+        fresh
+            .service()
+            .find_user_by_phone(&Phone::mainland("13912345678").unwrap())
+            .await
+            .unwrap(),
+        Some(100_000)
+    );
+}
+
+#[actix_web::test]
+async fn a_legacy_recording_without_placeholders_replays_with_other_tokens_and_ids() {
+    // As a legacy BlueU server answered: user id 4, its own token.
+    let recording = json!({
+        "version": 1, "dialect": "error_code", "title": "legacy", "source": "legacy server capture", "rebind": true,
+        "exchanges": [
+            {"name": "register", "request": {"method": "POST", "path": "/api/user/register", "json": {"username": "lisi", "password": "123456", "name": "李四"}},
+             "response": {"status": 200, "json": {"error_code": 0, "error_msg": "success"}}},
+            {"name": "login", "request": {"method": "POST", "path": "/api/user/login", "json": {"username": "lisi", "password": "123456"}},
+             "response": {"status": 200, "json": {"error_code": 0, "error_msg": "success", "data": {"token_id": "00320d40-89f8-4b28-d18e-fe12abefcf47", "userid": "4"}}}},
+            {"name": "edit", "request": {"method": "POST", "path": "/api/user/4/edit", "headers": {"X-Auth-Token": "00320d40-89f8-4b28-d18e-fe12abefcf47"}, "json": {"name": "王五"}},
+             "response": {"status": 200, "json": {"error_code": 0, "error_msg": "success"}}},
+            {"name": "detail", "request": {"method": "GET", "path": "/api/user/4"},
+             "response": {"status": 200, "json": {"error_code": 0, "error_msg": "success", "data": {"id": "4", "name": "王五", "sex": "0", "century": null, "mobile": null, "pushable": "1"}}}},
+            {"name": "logout", "request": {"method": "POST", "path": "/api/user/logout", "headers": {"X-Auth-Token": "00320d40-89f8-4b28-d18e-fe12abefcf47"}, "json": {"username": "lisi"}},
+             "response": {"status": 200, "json": {"error_code": 0, "error_msg": "success"}}}
+        ]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "legacy.json", &recording.to_string());
+    let loaded = transcript::load(&path, None, &Filter::default()).unwrap();
+    let app = TestApp::spawn("").await;
+    let report = replay_on(&app, &loaded, SmsSource::Unavailable).await;
+    assert!(report.passed(), "{}", report.lines().join("\n"));
+
+    // Without rebinding the same recording fails exactly where the values differ.
+    let mut strict = loaded.clone();
+    strict.transcript.rebind = false;
+    let fresh = TestApp::spawn("").await;
+    let report = runner::run(
+        &strict,
+        &Target {
+            base_url: fresh.url("error_code", ""),
+            sms: SmsSource::Unavailable,
+        },
+        Options { keep_going: false },
+    )
+    .await;
+    let failure = &report.exchanges[1];
+    let pointers: Vec<&str> = failure
+        .differences
+        .iter()
+        .map(|d| d.pointer.as_str())
+        .collect();
+    assert_eq!(pointers, ["/body/data/token_id", "/body/data/userid"]);
+    assert_eq!(failure.differences[1].expected, "\"4\"");
+    assert_eq!(failure.differences[1].actual, "\"100000\"");
+}
+
+/// A HAR 1.2 file as Chromium's DevTools exports it, from live exchanges.
+fn chromium_har(
+    host: &str,
+    session: &[(
+        String,
+        String,
+        Vec<(String, String)>,
+        Vec<u8>,
+        support::Reply,
+    )],
+) -> Value {
+    let entries: Vec<Value> = session
+        .iter()
+        .map(|(method, path, headers, body, reply)| {
+            let mut request_headers: Vec<Value> = vec![
+                json!({"name": "Host", "value": host}),
+                json!({"name": "Accept-Encoding", "value": "gzip, deflate, br"}),
+                json!({"name": "User-Agent", "value": "Mozilla/5.0 Chrome/156.0"}),
+            ];
+            request_headers.extend(headers.iter().map(|(k, v)| json!({"name": k, "value": v})));
+            let text = String::from_utf8(body.clone()).unwrap();
+            let mut request = json!({
+                "method": method, "url": format!("http://{host}{path}"), "httpVersion": "HTTP/1.1",
+                "headers": request_headers, "queryString": [], "cookies": [], "headersSize": -1, "bodySize": body.len()
+            });
+            if !body.is_empty() {
+                request["postData"] = json!({"mimeType": FORM.1, "text": text, "params": [{"name": text, "value": ""}]});
+            }
+            let response_headers: Vec<Value> = reply.headers.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
+            json!({
+                "_initiator": {"type": "script"}, "_priority": "High", "_resourceType": "xhr", "cache": {}, "connection": "4711",
+                "pageref": "page_1", "request": request,
+                "response": {
+                    "status": reply.status, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": response_headers, "cookies": [],
+                    "content": {"size": reply.body.len(), "mimeType": "application/json", "compression": 0,
+                                "text": base64::engine::general_purpose::STANDARD.encode(&reply.body), "encoding": "base64"},
+                    "redirectURL": "", "headersSize": -1, "bodySize": -1, "_transferSize": 420, "_error": null, "_fetchedViaServiceWorker": false
+                },
+                "serverIPAddress": "127.0.0.1", "startedDateTime": "2026-11-21T05:00:00.000Z", "time": 4.2,
+                "timings": {"blocked": 0.5, "dns": -1, "ssl": -1, "connect": -1, "send": 0.1, "wait": 3.2, "receive": 0.4, "_blocked_queueing": 0.3}
+            })
+        })
+        .collect();
+    let mut all = vec![json!({
+        "request": {"method": "GET", "url": "http://cdn.example/logo.png", "headers": []},
+        "response": {"status": 200, "headers": [], "content": {"size": 3, "mimeType": "image/png", "text": "AAAA", "encoding": "base64"}}
+    })];
+    all.extend(entries);
+    json!({"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": "537.36"},
+                   "pages": [{"startedDateTime": "2026-11-21T05:00:00.000Z", "id": "page_1", "title": "BlueU", "pageTimings": {}}],
+                   "entries": all}})
+}
+
+#[actix_web::test]
+async fn a_chromium_har_replays_green_directly_and_converted() {
+    let captured = TestApp::spawn("[dialects.error_code]\nprefix = \"/blueu\"\n").await;
+    occupy_ids(&captured, 2).await;
+    let session = client_session(&captured, "/blueu").await;
+    let host = captured.address("error_code").unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let har = write(
+        dir.path(),
+        "capture.har",
+        &chromium_har(&host, &session).to_string(),
+    );
+    drop(captured);
+
+    let filter = Filter {
+        host: Some(host.clone()),
+        prefix: Some("/blueu".into()),
+    };
+    let loaded = transcript::load(&har, Some("error_code"), &filter).unwrap();
+    assert_eq!(
+        loaded.transcript.exchanges.len(),
+        6,
+        "the other host's entry is left out"
+    );
+    let fresh = TestApp::spawn("").await;
+    let report = replay_on(&fresh, &loaded, SmsSource::Unavailable).await;
+    assert!(report.passed(), "{}", report.lines().join("\n"));
+
+    let converted = dir.path().join("converted.json");
+    assert_eq!(
+        rosetta::replay::convert(&har, &converted, "error_code", &filter),
+        Ok(6)
+    );
+    let loaded = transcript::load(&converted, None, &Filter::default()).unwrap();
+    let again = TestApp::spawn("").await;
+    let report = replay_on(&again, &loaded, SmsSource::Unavailable).await;
+    assert!(report.passed(), "{}", report.lines().join("\n"));
+}
+
+#[actix_web::test]
+async fn an_altered_expected_value_fails_with_its_pointer() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("dialects/error_code/transcripts/detail.json");
+    let mut loaded = transcript::load(&path, None, &Filter::default()).unwrap();
+    let detail = loaded
+        .transcript
+        .exchanges
+        .iter_mut()
+        .find(|e| e.name.starts_with("the detail"))
+        .unwrap();
+    detail.response.json.as_mut().unwrap()["data"]["century"] = json!("80");
+    let app = TestApp::spawn("").await;
+    let report = replay_on(&app, &loaded, SmsSource::Unavailable).await;
+    assert!(!report.passed());
+    let failed: Vec<String> = report
+        .exchanges
+        .iter()
+        .flat_map(|e| e.differences.iter().map(ToString::to_string))
+        .collect();
+    assert_eq!(
+        failed,
+        [r#"/body/data/century: expected "80", actual "90""#]
+    );
+}
+
+#[actix_web::test]
+async fn sms_codes_come_from_the_core_or_the_admin_api() {
+    let app = TestApp::spawn("").await;
+    let phone = Phone::mainland("13912345678").unwrap();
+    app.service()
+        .send_code(CodeRequest {
+            phone: &phone,
+            purpose: "register",
+            dialect: "test",
+            code_length: 6,
+            client_ip: None,
+        })
+        .await
+        .unwrap();
+    let code = app.service().sms_outbox(None).await.unwrap()[0]
+        .code
+        .clone();
+    // The code travels as the name of a new user and comes back in the detail.
+    let text = |user: &str| {
+        json!({
+            "version": 1, "dialect": "error_code", "exchanges": [
+                {"name": "register", "request": {"method": "POST", "path": "/api/user/register",
+                    "json": {"username": user, "password": "p", "name": "{{sms:+86 139 1234 5678}}"}},
+                 "response": {"status": 200, "json": {"error_code": 0, "error_msg": "success"}}},
+                {"name": "login", "request": {"method": "POST", "path": "/api/user/login", "json": {"username": user, "password": "p"}},
+                 "response": {"status": 200, "json": {"error_code": 0, "error_msg": "success", "data": {"token_id": "{{uuid}}", "userid": "{{id:digits}}"}}}},
+                {"name": "detail", "request": {"method": "GET", "path": "/api/user/{{id}}"},
+                 "response": {"status": 200, "json": {"error_code": 0, "error_msg": "success",
+                    "data": {"id": "{{id}}", "name": "{{code:digits}}", "sex": "0", "century": null, "mobile": null, "pushable": "1"}}}}
+            ]
+        })
+        .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (user, sms) in [
+        ("core", SmsSource::Core(app.service().clone())),
+        (
+            "admin",
+            SmsSource::Admin {
+                url: app.url("ops", ""),
+                token: ADMIN_TOKEN.to_owned(),
+            },
+        ),
+    ] {
+        let path = write(dir.path(), &format!("{user}.json"), &text(user));
+        let loaded = transcript::load(&path, None, &Filter::default()).unwrap();
+        let report = replay_on(&app, &loaded, sms).await;
+        assert!(report.passed(), "{user}: {}", report.lines().join("\n"));
+        let id: i64 = app
+            .service()
+            .find_user(
+                &rosetta::domain::identity::LoginName::parse_phone_or_username(user).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(app.service().profile(id).await.unwrap().nickname, code);
+    }
+    let path = write(dir.path(), "none.json", &text("none"));
+    let loaded = transcript::load(&path, None, &Filter::default()).unwrap();
+    let report = replay_on(&app, &loaded, SmsSource::Unavailable).await;
+    assert!(
+        report.exchanges[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("--admin-url")
+    );
+}
