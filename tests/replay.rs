@@ -34,80 +34,110 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// A client session: register, log in, edit, read, log out.
-async fn client_session(
+/// One request a client made and the answer it got.
+struct Step {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    reply: support::Reply,
+}
+
+async fn step(
     app: &TestApp,
-    prefix: &str,
-) -> Vec<(
-    String,
-    String,
-    Vec<(String, String)>,
-    Vec<u8>,
-    support::Reply,
-)> {
-    let mut log = Vec::new();
-    let mut call = |method: &str, path: String, headers: Vec<(String, String)>, body: Vec<u8>| {
-        (method.to_owned(), path, headers, body)
-    };
-    let register = call(
-        "POST",
-        format!("{prefix}/api/user/register"),
-        vec![(FORM.0.into(), FORM.1.into())],
-        r#"{"username":"13912345678","password":"secret-pass","name":"张三"}"#
-            .as_bytes()
-            .to_vec(),
-    );
-    let login = call(
-        "POST",
-        format!("{prefix}/api/user/login"),
-        vec![(FORM.0.into(), FORM.1.into())],
-        br#"{"username":"13912345678","password":"secret-pass"}"#.to_vec(),
-    );
-    for (method, path, headers, body) in [register, login] {
-        let pairs: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let reply = app.send("error_code", &method, &path, &pairs, &body).await;
-        log.push((method, path, headers, body, reply));
+    method: &str,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> Step {
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let reply = app.send("error_code", method, &path, &pairs, body).await;
+    Step {
+        method: method.to_owned(),
+        path,
+        headers,
+        body: body.to_vec(),
+        reply,
     }
-    let data = log[1].4.json()["data"].clone();
+}
+
+/// A client session: register, log in, edit, read, log out, and a call after the logout.
+async fn client_session(app: &TestApp, prefix: &str) -> Vec<Step> {
+    let form = || vec![(FORM.0.to_owned(), FORM.1.to_owned())];
+    let mut log = vec![
+        step(
+            app,
+            "POST",
+            format!("{prefix}/api/user/register"),
+            form(),
+            r#"{"username":"13912345678","password":"secret-pass","name":"张三"}"#.as_bytes(),
+        )
+        .await,
+        step(
+            app,
+            "POST",
+            format!("{prefix}/api/user/login"),
+            form(),
+            br#"{"username":"13912345678","password":"secret-pass"}"#,
+        )
+        .await,
+    ];
+    let data = log[1].reply.json()["data"].clone();
     let (token, id) = (
         data["token_id"].as_str().unwrap().to_owned(),
         data["userid"].as_str().unwrap().to_owned(),
     );
-    let auth = ("X-Auth-Token".to_owned(), token);
-    let steps = [
-        (
+    let authed = || {
+        vec![
+            (FORM.0.to_owned(), FORM.1.to_owned()),
+            ("X-Auth-Token".to_owned(), token.clone()),
+        ]
+    };
+    log.push(
+        step(
+            app,
             "POST",
             format!("{prefix}/api/user/{id}/edit"),
-            vec![(FORM.0.into(), FORM.1.into()), auth.clone()],
-            r#"{"name":"王五"}"#.as_bytes().to_vec(),
-        ),
-        ("GET", format!("{prefix}/api/user/{id}"), vec![], Vec::new()),
-        (
+            authed(),
+            r#"{"name":"王五"}"#.as_bytes(),
+        )
+        .await,
+    );
+    log.push(
+        step(
+            app,
+            "GET",
+            format!("{prefix}/api/user/{id}"),
+            Vec::new(),
+            b"",
+        )
+        .await,
+    );
+    log.push(
+        step(
+            app,
             "POST",
             format!("{prefix}/api/user/logout"),
-            vec![(FORM.0.into(), FORM.1.into()), auth.clone()],
-            br#"{"username":"13912345678"}"#.to_vec(),
-        ),
-        (
+            authed(),
+            br#"{"username":"13912345678"}"#,
+        )
+        .await,
+    );
+    log.push(
+        step(
+            app,
             "POST",
             format!("{prefix}/api/user/{id}/edit"),
-            vec![(FORM.0.into(), FORM.1.into()), auth],
-            br#"{"name":"x"}"#.to_vec(),
-        ),
-    ];
-    for (method, path, headers, body) in steps {
-        let pairs: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let reply = app.send("error_code", method, &path, &pairs, &body).await;
-        log.push((method.to_owned(), path, headers, body, reply));
-    }
+            authed(),
+            br#"{"name":"x"}"#,
+        )
+        .await,
+    );
     assert_eq!(
-        log[5].4.json()["error_code"],
+        log[5].reply.json()["error_code"],
         json!(4),
         "the token ended with the logout"
     );
@@ -134,7 +164,7 @@ async fn a_recording_replays_green_on_a_fresh_database_through_rebinding() {
     let recording_app = TestApp::spawn(&record).await;
     occupy_ids(&recording_app, 3).await;
     let session = client_session(&recording_app, "").await;
-    assert_eq!(session[1].4.json()["data"]["userid"], json!("100003"));
+    assert_eq!(session[1].reply.json()["data"]["userid"], json!("100003"));
 
     // The writer works off the request path: wait for its lines.
     let started = Instant::now();
@@ -237,19 +267,10 @@ async fn a_legacy_recording_without_placeholders_replays_with_other_tokens_and_i
 }
 
 /// A HAR 1.2 file as Chromium's DevTools exports it, from live exchanges.
-fn chromium_har(
-    host: &str,
-    session: &[(
-        String,
-        String,
-        Vec<(String, String)>,
-        Vec<u8>,
-        support::Reply,
-    )],
-) -> Value {
+fn chromium_har(host: &str, session: &[Step]) -> Value {
     let entries: Vec<Value> = session
         .iter()
-        .map(|(method, path, headers, body, reply)| {
+        .map(|Step { method, path, headers, body, reply }| {
             let mut request_headers: Vec<Value> = vec![
                 json!({"name": "Host", "value": host}),
                 json!({"name": "Accept-Encoding", "value": "gzip, deflate, br"}),
