@@ -192,7 +192,7 @@ async fn a_recording_replays_green_on_a_fresh_database_through_rebinding() {
     );
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(!text.contains("secret-pass"), "passwords are redacted");
-    let live_token = session[1].4.json()["data"]["token_id"]
+    let live_token = session[1].reply.json()["data"]["token_id"]
         .as_str()
         .unwrap()
         .to_owned();
