@@ -196,3 +196,227 @@ fn serve_finishes_in_flight_requests_on_sigterm() {
         .unwrap();
     assert!(again.wait().unwrap().success());
 }
+
+fn transcripts() -> Vec<std::path::PathBuf> {
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialects/error_code/transcripts");
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+fn assert_valid_junit(path: &std::path::Path) -> usize {
+    let xml = std::fs::read_to_string(path).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut cases = 0;
+    loop {
+        match reader.read_event().expect("well-formed JUnit XML") {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)
+                if e.name().as_ref() == b"testcase" =>
+            {
+                cases += 1
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    cases
+}
+
+#[test]
+fn replay_passes_in_process_with_junit_and_fails_with_the_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let output = Command::new(BIN)
+        .arg("replay")
+        .args(transcripts())
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let closing = stdout.lines().last().unwrap();
+    assert!(closing.ends_with("passed, 0 failed"), "{closing}");
+    let passed: usize = closing.split_whitespace().next().unwrap().parse().unwrap();
+    assert_eq!(assert_valid_junit(&junit), passed);
+
+    // A deliberately altered expected value: exit 1, the pointer with expected and actual.
+    let mut altered: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            transcripts()
+                .iter()
+                .find(|p| p.ends_with("push.json"))
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let exchange = altered["exchanges"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e["name"] == "pushable is now 0")
+        .unwrap();
+    exchange["response"]["json"]["data"]["pushable"] = serde_json::json!(0);
+    let file = dir.path().join("altered.json");
+    std::fs::write(&file, altered.to_string()).unwrap();
+    let output = Command::new(BIN)
+        .args(["replay"])
+        .arg(&file)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(r#"/body/data/pushable: expected 0, actual "0""#),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().last().unwrap().contains("1 failed"),
+        "{stdout}"
+    );
+    assert!(assert_valid_junit(&junit) > 0);
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("<failure")
+    );
+}
+
+#[test]
+fn replay_refuses_unusable_input_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("broken.json", "{", "not JSON"),
+        (
+            "typo.json",
+            r#"{"version":1,"dialect":"error_code","exchanges":[{"name":"x","request":{"method":"GET","path":"/","bdoy":1},"response":{"status":200}}]}"#,
+            "exchange 1 (x)",
+        ),
+        (
+            "dialect.json",
+            r#"{"version":1,"dialect":"klingon","exchanges":[{"name":"x","request":{"method":"GET","path":"/"},"response":{"status":200}}]}"#,
+            "klingon",
+        ),
+        ("capture.har", r#"{"log":{"entries":[]}}"#, "--dialect"),
+    ];
+    for (name, text, expected) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let output = Command::new(BIN).arg("replay").arg(&file).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(name) && stderr.contains(expected),
+            "{name}: {stderr}"
+        );
+    }
+    let output = Command::new(BIN)
+        .args(["replay", "/nonexistent.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn replay_converts_a_har_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("capture.har");
+    std::fs::write(
+        &har,
+        r#"{"log":{"version":"1.2","entries":[
+          {"request":{"method":"GET","url":"http://gw:8085/blueu/api/user/99","headers":[]},
+           "response":{"status":200,"headers":[{"name":"Content-Type","value":"application/json;charset=utf-8;"}],
+             "content":{"size":59,"text":"{\"error_code\":1,\"error_msg\":\"请求失败，User is no exist\"}"}}},
+          {"request":{"method":"GET","url":"http://other/x","headers":[]},"response":{"status":200,"headers":[],"content":{"size":0}}}]}}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out.json");
+    let output = Command::new(BIN)
+        .args(["replay", "--convert"])
+        .arg(&har)
+        .arg("-o")
+        .arg(&out)
+        .args([
+            "--dialect",
+            "error_code",
+            "--host",
+            "gw",
+            "--prefix",
+            "/blueu",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 exchanges"));
+    let output = Command::new(BIN).arg("replay").arg(&out).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // Direct replay of the HAR with the same filter.
+    let output = Command::new(BIN)
+        .arg("replay")
+        .arg(&har)
+        .args([
+            "--dialect",
+            "error_code",
+            "--host",
+            "gw",
+            "--prefix",
+            "/blueu",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let output = Command::new(BIN)
+        .args(["replay", "--convert"])
+        .arg(&har)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "--convert needs -o and --dialect"
+    );
+}
+
+#[test]
+fn replay_passes_against_a_running_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dialect, ops) = (free_port(), free_port());
+    let mut child = start(dir.path(), dialect, ops, 10);
+    let output = Command::new(BIN)
+        .arg("replay")
+        .args(transcripts())
+        .args(["--target", &format!("http://127.0.0.1:{dialect}")])
+        .output()
+        .unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.lines().last().unwrap().ends_with("passed, 0 failed"));
+}
