@@ -444,3 +444,39 @@ async fn sms_codes_come_from_the_core_or_the_admin_api() {
             .contains("--admin-url")
     );
 }
+
+#[actix_web::test]
+async fn an_unwritable_recording_directory_is_logged_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory cannot be made inside a regular file, whoever runs the test.
+    let blocker = write(dir.path(), "a-file", "");
+    let record = format!(
+        "[record]\nenabled = true\ndir = \"{}\"\n",
+        blocker.join("recordings").display()
+    );
+    let app = TestApp::spawn(&record).await;
+    for _ in 0..3 {
+        let reply = app
+            .send(
+                "error_code",
+                "POST",
+                "/api/user/register",
+                &[FORM],
+                br#"{"username":"u","password":"p","name":"n"}"#,
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/json;charset=utf-8;")
+        );
+    }
+    let detail = app
+        .send("error_code", "GET", "/api/user/100000", &[], b"")
+        .await;
+    assert_eq!(
+        detail.json()["data"]["name"],
+        json!("n"),
+        "requests are answered as without recording"
+    );
+}

@@ -27,6 +27,12 @@ async fn replay_golden(relative: &str) {
 
 include!(concat!(env!("OUT_DIR"), "/transcript_tests.rs"));
 
+/// The worked example of the README stays green.
+#[actix_web::test]
+async fn the_worked_example_replays_green() {
+    replay_golden("examples/replay/blueu_quickstart.json").await;
+}
+
 #[test]
 fn every_route_appears_in_a_transcript() {
     let parameter = Regex::new(r"\\\{[^}]*\\\}").unwrap();

@@ -491,3 +491,69 @@ async fn send(request: &Request, loaded: &Loaded, target: &Target) -> Result<Ans
         body: bytes.to_vec(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::transcript::{FilePart, parse};
+
+    #[test]
+    fn multipart_bodies_carry_fields_and_files() {
+        let dir = std::env::temp_dir().join(format!(
+            "rosetta-multipart-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("avatar.png"), b"\x89PNG-sidecar").unwrap();
+        let transcript = parse(r#"{"version":1,"dialect":"error_code","exchanges":[{"name":"x","request":{"method":"POST","path":"/"},"response":{"status":200}}]}"#).unwrap();
+        let loaded = Loaded {
+            file: dir.join("t.json"),
+            transcript,
+        };
+        let multipart = Multipart {
+            fields: vec![("userVO.userId".into(), "100000".into())],
+            files: vec![
+                FilePart {
+                    name: "userPhoto".into(),
+                    filename: "a.jpg".into(),
+                    content_type: "image/jpeg".into(),
+                    base64: Some("/9j/".into()),
+                    path: None,
+                },
+                FilePart {
+                    name: "userPhoto".into(),
+                    filename: "b.png".into(),
+                    content_type: "image/png".into(),
+                    base64: None,
+                    path: Some("avatar.png".into()),
+                },
+            ],
+        };
+        let (content_type, body) = multipart_body(&multipart, &loaded).unwrap();
+        let boundary = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("name=\"userVO.userId\"\r\n\r\n100000\r\n"));
+        assert!(
+            body.windows(3).any(|w| w == [0xFF, 0xD8, 0xFF]),
+            "inline base64 bytes"
+        );
+        assert!(text.contains("PNG-sidecar"), "sidecar bytes");
+        assert!(text.ends_with(&format!("--{boundary}--\r\n")));
+        let missing = Multipart {
+            fields: vec![],
+            files: vec![FilePart {
+                path: Some("nope.png".into()),
+                base64: None,
+                ..multipart.files[1].clone()
+            }],
+        };
+        assert!(
+            multipart_body(&missing, &loaded)
+                .unwrap_err()
+                .contains("nope.png")
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
