@@ -497,6 +497,51 @@ mod tests {
     use super::*;
     use crate::replay::transcript::{FilePart, parse};
 
+    /// A hook in the style of `code_sec`: a fresh `utime` and its checksum `sec`.
+    fn checksum_fixup(request: &mut ReplayRequest) {
+        let utime = request.now_ms / 1000;
+        let phone: i64 = request
+            .fields
+            .iter()
+            .find(|(k, _)| k == "phone")
+            .and_then(|(_, v)| v.as_str()?.parse().ok())
+            .unwrap_or(0);
+        for (name, value) in &mut request.fields {
+            match name.as_str() {
+                "utime" => *value = Value::String(utime.to_string()),
+                "sec" => *value = Value::String((phone - utime).rem_euclid(49_477).to_string()),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn the_dialect_fixup_recomputes_derived_fields() {
+        let mut form = parse(r#"{"version":1,"dialect":"error_code","exchanges":[{"name":"x","request":{"method":"POST","path":"/user/sms",
+            "form":[["phone","13390633695"],["utime","12345678"],["sec","12345"]]},"response":{"status":200}}]}"#)
+        .unwrap()
+        .exchanges
+        .remove(0)
+        .request;
+        apply_fixup(&mut form, checksum_fixup, 1_500_000_000_000).unwrap();
+        assert_eq!(
+            form.form,
+            Some(vec![
+                ("phone".into(), "13390633695".into()),
+                ("utime".into(), "1500000000".into()),
+                ("sec".into(), "24193".into())
+            ]),
+            "BEHAVIOUR §4's worked example: (13390633695 − 1500000000) mod 49477 = 24193"
+        );
+        let mut json = Request {
+            form: None,
+            json: Some(serde_json::json!({"phone": "13390633695", "utime": "1", "sec": "0"})),
+            ..form
+        };
+        apply_fixup(&mut json, checksum_fixup, 1_500_000_000_000).unwrap();
+        assert_eq!(json.json.unwrap()["sec"], Value::from("24193"));
+    }
+
     #[test]
     fn multipart_bodies_carry_fields_and_files() {
         let dir = std::env::temp_dir().join(format!(
