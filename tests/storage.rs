@@ -489,7 +489,7 @@ fn a_bad_url_is_refused_with_its_reason() {
 #[test]
 fn connections_opened_together_on_a_fresh_file_all_succeed() {
     use diesel::r2d2::ManageConnection;
-    for _ in 0..5 {
+    for _ in 0..20 {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::parse(&format!(
             "sqlite://{}",

@@ -140,6 +140,23 @@ async fn tee_payload(payload: Payload) -> (Option<Bytes>, Payload) {
     (complete.then(|| head.freeze()), payload)
 }
 
+/// The headers worth keeping: text values, less the ones the transport decides.
+fn recordable(
+    headers: &actix_web::http::header::HeaderMap,
+    skipped: &[&str],
+) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| !skipped.contains(&name.as_str()))
+        .filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|v| (name.to_string(), v.to_owned()))
+        })
+        .collect()
+}
+
 /// The middleware: records the exchanges of the dialects on one listener.
 pub async fn record(
     recorder: Arc<Recorder>,
@@ -166,33 +183,13 @@ pub async fn record(
     } else {
         path
     };
-    let request_headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .filter(|(name, _)| !NOT_RECORDED_REQUEST.contains(&name.as_str()))
-        .filter_map(|(name, value)| {
-            value
-                .to_str()
-                .ok()
-                .map(|v| (name.to_string(), v.to_owned()))
-        })
-        .collect();
+    let request_headers = recordable(req.headers(), &NOT_RECORDED_REQUEST);
     let (request_body, payload) = tee_payload(req.take_payload()).await;
     req.set_payload(payload);
 
     let response = next.call(req).await?;
     let status = response.status().as_u16();
-    let response_headers: Vec<(String, String)> = response
-        .headers()
-        .iter()
-        .filter(|(name, _)| !NOT_RECORDED_RESPONSE.contains(&name.as_str()))
-        .filter_map(|(name, value)| {
-            value
-                .to_str()
-                .ok()
-                .map(|v| (name.to_string(), v.to_owned()))
-        })
-        .collect();
+    let response_headers = recordable(response.headers(), &NOT_RECORDED_RESPONSE);
     let (request, response) = response.into_parts();
     let (response, body) = response.into_parts();
     let response_body = match actix_web::body::to_bytes_limited(body, RECORD_BODY_LIMIT * 4).await {

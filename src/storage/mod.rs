@@ -122,14 +122,13 @@ impl DbManager {
             DatabaseUrl::Sqlite { path } => {
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(|e| StorageError::Connect(e.to_string()))?;
-                // The busy timeout comes first so that connections opened together queue for the
-                // lock the WAL switch takes; WAL lets readers run beside the writer; FULL makes
-                // every commit durable before the answer goes out.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                )
-                .map_err(|e| StorageError::Connect(e.to_string()))?;
+                // The busy timeout comes first, so that writers queue instead of failing.
+                conn.batch_execute("PRAGMA busy_timeout = 10000;")
+                    .map_err(|e| StorageError::Connect(e.to_string()))?;
+                switch_to_wal(&mut conn)?;
+                // FULL makes every commit durable before the answer goes out.
+                conn.batch_execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                    .map_err(|e| StorageError::Connect(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))
             }
             #[cfg(feature = "postgres")]
@@ -140,6 +139,24 @@ impl DbManager {
             DatabaseUrl::Postgres { .. } => Err(StorageError::PostgresNotBuilt),
         }
     }
+}
+
+/// WAL lets readers run beside the writer. The switch needs an exclusive lock; connections
+/// opened together on a fresh file can collide on it, and SQLite answers such a collision at
+/// once instead of waiting, so it is retried for a while. Once a file is in WAL mode the switch
+/// is a no-op.
+fn switch_to_wal(conn: &mut SqliteConnection) -> Result<(), StorageError> {
+    const ATTEMPTS: u32 = 100;
+    for attempt in 1..=ATTEMPTS {
+        match conn.batch_execute("PRAGMA journal_mode = WAL;") {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt < ATTEMPTS && err.to_string().contains("locked") => {
+                std::thread::sleep(Duration::from_millis(10 + u64::from(attempt % 10) * 5));
+            }
+            Err(err) => return Err(StorageError::Connect(err.to_string())),
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
