@@ -73,6 +73,7 @@ impl Recorder {
             dir,
             redactor: redact.then(Redactor::new),
             failures: 0,
+            open: std::collections::HashMap::new(),
         };
         let spawned = std::thread::Builder::new()
             .name("rosetta-recorder".into())
@@ -224,33 +225,75 @@ struct Writer {
     dir: PathBuf,
     redactor: Option<Redactor>,
     failures: u64,
+    /// Open files by path; a new day or dialect opens another.
+    open: std::collections::HashMap<PathBuf, std::io::BufWriter<std::fs::File>>,
 }
 
 impl Writer {
     fn run(mut self, received: Receiver<Captured>) {
-        for captured in received {
-            let Some(spec) = dialects::find(captured.dialect) else {
-                continue;
-            };
-            let file = self.dir.join(format!(
-                "{}-{}.jsonl",
-                captured.dialect,
-                civil_date(captured.at_ms)
-            ));
-            let line = match self.line(spec, captured) {
-                Ok(line) => line,
-                Err(err) => {
-                    tracing::warn!(error = %err, "an exchange could not be recorded");
-                    continue;
-                }
-            };
-            if let Err(err) = append(&file, &line) {
-                self.failures += 1;
-                if self.failures == 1 || self.failures.is_multiple_of(1000) {
-                    tracing::warn!(file = %file.display(), error = %err, failures = self.failures, "recording failed (the gateway goes on)");
+        // Write what is queued, then flush once: one system call per batch, not per exchange.
+        while let Ok(first) = received.recv() {
+            self.write(first);
+            while let Ok(next) = received.try_recv() {
+                self.write(next);
+            }
+            let mut broken = Vec::new();
+            for (path, file) in &mut self.open {
+                if let Err(err) = file.flush() {
+                    self.failures += 1;
+                    tracing::warn!(file = %path.display(), error = %err, "recording failed (the gateway goes on)");
+                    broken.push(path.clone());
                 }
             }
+            for path in broken {
+                self.open.remove(&path);
+            }
         }
+    }
+
+    fn write(&mut self, captured: Captured) {
+        let Some(spec) = dialects::find(captured.dialect) else {
+            return;
+        };
+        let path = self.dir.join(format!(
+            "{}-{}.jsonl",
+            captured.dialect,
+            civil_date(captured.at_ms)
+        ));
+        let line = match self.line(spec, captured) {
+            Ok(line) => line,
+            Err(err) => {
+                tracing::warn!(error = %err, "an exchange could not be recorded");
+                return;
+            }
+        };
+        if let Err(err) = self.append(&path, &line) {
+            self.open.remove(&path);
+            self.failures += 1;
+            if self.failures == 1 || self.failures.is_multiple_of(1000) {
+                tracing::warn!(file = %path.display(), error = %err, failures = self.failures, "recording failed (the gateway goes on)");
+            }
+        }
+    }
+
+    fn append(&mut self, path: &Path, line: &str) -> std::io::Result<()> {
+        if !self.open.contains_key(path) {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            // Yesterday's files are done: close them.
+            self.open
+                .retain(|open, _| !same_dialect_older_day(open, path));
+            let file = OpenOptions::new().create(true).append(true).open(path)?;
+            self.open
+                .insert(path.to_owned(), std::io::BufWriter::new(file));
+        }
+        let file = self
+            .open
+            .get_mut(path)
+            .ok_or_else(|| std::io::Error::other("recording file closed"))?;
+        file.write_all(line.as_bytes())?;
+        file.write_all(b"\n")
     }
 
     fn line(&self, spec: &DialectSpec, captured: Captured) -> Result<String, serde_json::Error> {
@@ -268,12 +311,16 @@ impl Writer {
     }
 }
 
-fn append(file: &Path, line: &str) -> std::io::Result<()> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut out = OpenOptions::new().create(true).append(true).open(file)?;
-    out.write_all(format!("{line}\n").as_bytes())
+/// True when `open` is an earlier day's file of the dialect `path` is for.
+fn same_dialect_older_day(open: &Path, path: &Path) -> bool {
+    let stem = |p: &Path| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let (open, path) = (stem(open), stem(path));
+    let dialect = |s: &str| s.rsplitn(4, '-').last().map(str::to_owned);
+    dialect(&open) == dialect(&path) && open < path
 }
 
 /// `YYYY-MM-DD` (UTC) of a time.
@@ -549,6 +596,16 @@ pub fn parse_recording(text: &str, path: &Path) -> Result<Transcript, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_day_closes_yesterdays_file_of_the_same_dialect() {
+        let day1 = Path::new("/r/error_code-2026-11-20.jsonl");
+        let day2 = Path::new("/r/error_code-2026-11-21.jsonl");
+        let other = Path::new("/r/code_sec-2026-11-20.jsonl");
+        assert!(same_dialect_older_day(day1, day2));
+        assert!(!same_dialect_older_day(day2, day1));
+        assert!(!same_dialect_older_day(other, day2));
+    }
 
     #[test]
     fn dates() {
