@@ -102,6 +102,7 @@ pub struct Application {
     servers: Vec<Server>,
     addresses: BTreeMap<String, SocketAddr>,
     service: Service,
+    recorder: Option<Arc<Recorder>>,
 }
 
 /// A gateway serving in the background (tests, the replayer).
@@ -109,6 +110,7 @@ pub struct RunningApplication {
     handles: Vec<ServerHandle>,
     pub addresses: BTreeMap<String, SocketAddr>,
     pub service: Service,
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl RunningApplication {
@@ -116,9 +118,17 @@ impl RunningApplication {
         self.addresses.get(name).copied()
     }
 
+    /// Stops the listeners (in-flight requests finish), then flushes the recordings.
     pub async fn stop(self) {
         for handle in self.handles {
             handle.stop(true).await;
+        }
+        if let Some(recorder) = self.recorder {
+            let flushed =
+                actix_web::web::block(move || recorder.finish(Duration::from_secs(10))).await;
+            if !matches!(flushed, Ok(true)) {
+                tracing::warn!("the last recorded exchanges may not all be on disk");
+            }
         }
     }
 }
@@ -135,7 +145,7 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let metrics = Arc::new(Metrics::default());
-        let recorder = settings.record.enabled.then(|| {
+        let recorder: Option<Arc<Recorder>> = settings.record.enabled.then(|| {
             tracing::info!(dir = %settings.record.dir, redact = settings.record.redact, "recording every exchange");
             Recorder::start(settings.record.dir.clone().into(), settings.record.redact)
         });
@@ -206,6 +216,7 @@ impl Application {
             servers,
             addresses,
             service,
+            recorder,
         })
     }
 
@@ -241,6 +252,7 @@ impl Application {
             handles,
             addresses: self.addresses,
             service: self.service,
+            recorder: self.recorder,
         }
     }
 

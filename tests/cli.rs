@@ -101,7 +101,18 @@ fn post(port: u16, path: &str, body: &str) -> std::io::Result<String> {
 
 /// Starts `rosetta serve` in `dir` and waits until its ops listener answers.
 fn start(dir: &std::path::Path, dialect: u16, ops: u16, bcrypt_cost: u32) -> std::process::Child {
+    start_with(dir, dialect, ops, bcrypt_cost, &[])
+}
+
+fn start_with(
+    dir: &std::path::Path,
+    dialect: u16,
+    ops: u16,
+    bcrypt_cost: u32,
+    env: &[(&str, &str)],
+) -> std::process::Child {
     let child = Command::new(BIN)
+        .envs(env.iter().copied())
         .arg("serve")
         .current_dir(dir)
         .env(
@@ -419,4 +430,64 @@ fn replay_passes_against_a_running_gateway() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.lines().last().unwrap().ends_with("passed, 0 failed"));
+}
+
+#[test]
+fn recordings_are_on_disk_when_serve_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let recordings = dir.path().join("recordings");
+    let (dialect, ops) = (free_port(), free_port());
+    let recordings_text = recordings.display().to_string();
+    let mut child = start_with(
+        dir.path(),
+        dialect,
+        ops,
+        10,
+        &[
+            ("ROSETTA__RECORD__ENABLED", "true"),
+            ("ROSETTA__RECORD__DIR", &recordings_text),
+        ],
+    );
+    let registered = post(
+        dialect,
+        "/api/user/register",
+        r#"{"username":"u","password":"p","name":"n"}"#,
+    )
+    .unwrap();
+    assert!(registered.contains(r#""error_code":0"#), "{registered}");
+    for _ in 0..29 {
+        http(
+            dialect,
+            "GET /api/user/100000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let files: Vec<_> = std::fs::read_dir(&recordings)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        30,
+        "every exchange is recorded by the time serve exits"
+    );
+    assert!(!text.contains(r#""password":"p""#), "redacted by default");
+    // And the recording replays against a fresh in-process gateway.
+    let output = Command::new(BIN)
+        .arg("replay")
+        .arg(&files[0])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }

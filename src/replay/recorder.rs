@@ -59,9 +59,16 @@ struct Captured {
     response_body: Bytes,
 }
 
+/// What the writer thread receives.
+enum Message {
+    Exchange(Box<Captured>),
+    /// Write and flush everything queued before, then say so.
+    Finish(SyncSender<()>),
+}
+
 /// The recorder shared by every listener of a process.
 pub struct Recorder {
-    queue: SyncSender<Captured>,
+    queue: SyncSender<Message>,
     dropped: AtomicU64,
 }
 
@@ -87,8 +94,17 @@ impl Recorder {
         })
     }
 
+    /// Writes and flushes every exchange queued so far (at shutdown), waiting at most `limit`.
+    pub fn finish(&self, limit: std::time::Duration) -> bool {
+        let (done, finished) = sync_channel(1);
+        if self.queue.send(Message::Finish(done)).is_err() {
+            return false;
+        }
+        finished.recv_timeout(limit).is_ok()
+    }
+
     fn hand_over(&self, captured: Captured) {
-        match self.queue.try_send(captured) {
+        match self.queue.try_send(Message::Exchange(Box::new(captured))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -230,24 +246,36 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, received: Receiver<Captured>) {
+    fn run(mut self, received: Receiver<Message>) {
         // Write what is queued, then flush once: one system call per batch, not per exchange.
         while let Ok(first) = received.recv() {
-            self.write(first);
-            while let Ok(next) = received.try_recv() {
-                self.write(next);
-            }
-            let mut broken = Vec::new();
-            for (path, file) in &mut self.open {
-                if let Err(err) = file.flush() {
-                    self.failures += 1;
-                    tracing::warn!(file = %path.display(), error = %err, "recording failed (the gateway goes on)");
-                    broken.push(path.clone());
+            let mut finished = Vec::new();
+            for message in
+                std::iter::once(first).chain(std::iter::from_fn(|| received.try_recv().ok()))
+            {
+                match message {
+                    Message::Exchange(captured) => self.write(*captured),
+                    Message::Finish(done) => finished.push(done),
                 }
             }
-            for path in broken {
-                self.open.remove(&path);
+            self.flush();
+            for done in finished {
+                let _ = done.send(());
             }
+        }
+    }
+
+    fn flush(&mut self) {
+        let mut broken = Vec::new();
+        for (path, file) in &mut self.open {
+            if let Err(err) = file.flush() {
+                self.failures += 1;
+                tracing::warn!(file = %path.display(), error = %err, "recording failed (the gateway goes on)");
+                broken.push(path.clone());
+            }
+        }
+        for path in broken {
+            self.open.remove(&path);
         }
     }
 
