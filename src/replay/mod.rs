@@ -140,6 +140,16 @@ impl InProcessGateway {
         let dir =
             std::env::temp_dir().join(format!("rosetta-replay-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
+        match Self::start_in(&dir).await {
+            Ok(app) => Ok(InProcessGateway { app, dir }),
+            Err(err) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(err)
+            }
+        }
+    }
+
+    async fn start_in(dir: &Path) -> anyhow::Result<RunningApplication> {
         let mut layers = vec![format!(
             "[database]\nurl = \"sqlite://{}\"\npool_size = 4\n[ops]\nlisten = \"127.0.0.1:0\"\n\
              [security]\nbcrypt_cost = 4\n[testing]\nenabled = true\n",
@@ -156,8 +166,7 @@ impl InProcessGateway {
         // Test mode is the point of this gateway: its start-up warnings are for operators.
         settings.warnings.clear();
         let service = startup::build_service(&settings, Arc::new(SystemClock)).await?;
-        let app = Application::with_service(settings, service)?.spawn();
-        Ok(InProcessGateway { app, dir })
+        Ok(Application::with_service(settings, service)?.spawn())
     }
 
     pub fn target(&self, dialect: &str) -> Target {

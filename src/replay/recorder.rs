@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use actix_web::HttpMessage;
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
@@ -25,8 +25,10 @@ use super::transcript::{Exchange, FORMAT_VERSION, Headers, Request, Response, Tr
 use crate::dialects::{self, DialectSpec, Location, VolatileKind};
 use crate::ops::observe::ListenerMap;
 
-/// Bodies larger than this are passed through but not recorded.
+/// Request bodies larger than this are passed through but not recorded.
 const RECORD_BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Answers larger than this (avatars are at most 3 MiB) are passed through but not recorded.
+const RESPONSE_RECORD_LIMIT: u64 = 16 * 1024 * 1024;
 /// Exchanges waiting for the writer; past this, new ones are dropped (and counted).
 const QUEUE_CAPACITY: usize = 10_000;
 const NOT_RECORDED_REQUEST: [&str; 6] = [
@@ -56,7 +58,8 @@ struct Captured {
     request_body: Option<Bytes>,
     status: u16,
     response_headers: Vec<(String, String)>,
-    response_body: Bytes,
+    /// `None` when the answer was streamed or too large to keep.
+    response_body: Option<Bytes>,
 }
 
 /// What the writer thread receives.
@@ -207,20 +210,28 @@ pub async fn record(
     let response = next.call(req).await?;
     let status = response.status().as_u16();
     let response_headers = recordable(response.headers(), &NOT_RECORDED_RESPONSE);
-    let (request, response) = response.into_parts();
-    let (response, body) = response.into_parts();
-    let response_body = match actix_web::body::to_bytes_limited(body, RECORD_BODY_LIMIT * 4).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(err)) => {
-            return Err(actix_web::error::ErrorInternalServerError(
-                err.into().to_string(),
-            ));
+    // Only a body already in memory and small enough is buffered; anything else passes
+    // through untouched and is recorded without its body.
+    let buffered = matches!(
+        response.response().body().size(),
+        BodySize::None | BodySize::Sized(0..=RESPONSE_RECORD_LIMIT)
+    );
+    let (response, response_body) = if buffered {
+        let (request, response) = response.into_parts();
+        let (response, body) = response.into_parts();
+        match actix_web::body::to_bytes(body).await {
+            Ok(bytes) => {
+                let response = response.set_body(BoxBody::new(bytes.clone()));
+                (ServiceResponse::new(request, response), Some(bytes))
+            }
+            Err(err) => {
+                return Err(actix_web::error::ErrorInternalServerError(
+                    err.into().to_string(),
+                ));
+            }
         }
-        Err(_) => {
-            return Err(actix_web::error::ErrorInternalServerError(
-                "response too large to record",
-            ));
-        }
+    } else {
+        (response.map_into_boxed_body(), None)
     };
     recorder.hand_over(Captured {
         dialect,
@@ -231,10 +242,9 @@ pub async fn record(
         request_body,
         status,
         response_headers,
-        response_body: response_body.clone(),
+        response_body,
     });
-    let response = response.set_body(BoxBody::new(response_body));
-    Ok(ServiceResponse::new(request, response))
+    Ok(response)
 }
 
 struct Writer {
@@ -408,22 +418,25 @@ fn shape(captured: &Captured) -> Exchange {
         raw: None,
         raw_base64: None,
     };
+    let mut name = format!(
+        "{} {}",
+        captured.method,
+        captured.path.split('?').next().unwrap_or("")
+    );
     match &captured.request_body {
         Some(body) => request_body(&mut request, &headers, body),
-        None => request.raw = Some(String::new()),
+        None => name.push_str(" (request body too large to record)"),
     }
     let response_headers = Headers(captured.response_headers.clone());
-    let body = &captured.response_body;
-    let (json, text) = match serde_json::from_slice::<Value>(body) {
-        Ok(json) if !body.is_empty() => (Some(json), None),
-        _ => (None, Some(String::from_utf8_lossy(body).into_owned())),
+    let (json, text) = match &captured.response_body {
+        None => (None, None),
+        Some(body) => match serde_json::from_slice::<Value>(body) {
+            Ok(json) if !body.is_empty() => (Some(json), None),
+            _ => (None, Some(String::from_utf8_lossy(body).into_owned())),
+        },
     };
     Exchange {
-        name: format!(
-            "{} {}",
-            captured.method,
-            captured.path.split('?').next().unwrap_or("")
-        ),
+        name,
         source: Some("recorded".to_owned()),
         request,
         response: Response {
@@ -640,6 +653,35 @@ mod tests {
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(1_795_190_400_000), "2026-11-20");
         assert_eq!(civil_date(951_782_400_000), "2000-02-29");
+    }
+
+    #[test]
+    fn bodies_too_large_to_keep_are_left_out_not_faked() {
+        let captured = Captured {
+            dialect: "error_code",
+            at_ms: 0,
+            method: "POST".into(),
+            path: "/api/user/register?x=1".into(),
+            request_headers: vec![],
+            request_body: None,
+            status: 200,
+            response_headers: vec![],
+            response_body: None,
+        };
+        let exchange = shape(&captured);
+        assert_eq!(
+            exchange.name,
+            "POST /api/user/register (request body too large to record)"
+        );
+        assert_eq!(
+            exchange.request.body(),
+            Ok(super::super::transcript::Body::None)
+        );
+        assert_eq!(
+            (exchange.response.json, exchange.response.text),
+            (None, None),
+            "no body to compare"
+        );
     }
 
     #[test]
