@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::rebind::Rebinder;
+use super::rebind::{Rebinder, cookie_value};
 use super::template::{Bindings, Placeholder, has_placeholder, kind_matches};
 
 /// How far `{{now_s}}` / `{{now_ms}}` may be from the replayer's clock.
@@ -199,6 +199,39 @@ impl Comparison<'_> {
         }
     }
 
+    /// Compares one header the transcript lists, against every value the answer has for it.
+    /// Under rebinding, the dialect's volatile headers and session cookies only need to be
+    /// there, and what they became is remembered.
+    pub fn header(&mut self, name: &str, expected: &str, live: &[&str]) {
+        let at = format!("/headers/{}", name.to_ascii_lowercase());
+        let Some(rebinder) = self.rebinder.as_deref_mut() else {
+            return self.text(&at, expected, live.first().copied());
+        };
+        let mut missing: Vec<(String, &str)> = Vec::new();
+        if rebinder.is_volatile_header(name) {
+            match live.first() {
+                Some(value) => rebinder.learn_text(expected, value),
+                None => missing.push((at, "a value (volatile)")),
+            }
+        } else if name.eq_ignore_ascii_case("set-cookie") && !rebinder.volatile_cookies().is_empty()
+        {
+            for cookie in rebinder.volatile_cookies().to_vec() {
+                let Some(recorded) = cookie_value(expected, &cookie) else {
+                    continue;
+                };
+                match live.iter().find_map(|value| cookie_value(value, &cookie)) {
+                    Some(value) => rebinder.learn_text(recorded, value),
+                    None => missing.push((format!("{at}/{cookie}"), "a cookie (volatile)")),
+                }
+            }
+        } else {
+            return self.text(&at, expected, live.first().copied());
+        }
+        for (pointer, what) in missing {
+            self.differ(&pointer, what.to_owned(), ABSENT.to_owned());
+        }
+    }
+
     pub fn status(&mut self, expected: u16, actual: u16) {
         if expected != actual {
             self.differ("/status", expected.to_string(), actual.to_string());
@@ -321,6 +354,46 @@ mod tests {
             .is_empty()
         );
         assert_eq!(compare(json!({"t": "{{now_s}}"}), json!({"t": 1})).len(), 1);
+    }
+
+    #[test]
+    fn volatile_headers_and_session_cookies_are_rebound() {
+        let spec = crate::dialects::DialectSpec {
+            volatile: &[
+                crate::dialects::Volatile {
+                    location: crate::dialects::Location::ResponseHeader("accessToken"),
+                    kind: crate::dialects::VolatileKind::Session,
+                },
+                crate::dialects::Volatile {
+                    location: crate::dialects::Location::Cookie("rong_im_auth"),
+                    kind: crate::dialects::VolatileKind::Session,
+                },
+            ],
+            ..*crate::dialects::find("error_code").unwrap()
+        };
+        let mut rebinder = Rebinder::for_dialect(&spec);
+        let mut bindings = Bindings::default();
+        let mut c = Comparison {
+            bindings: &mut bindings,
+            rebinder: Some(&mut rebinder),
+            now_ms: 0,
+            differences: Vec::new(),
+        };
+        c.header("accessToken", "recorded-token", &["live-token"]);
+        c.header(
+            "Set-Cookie",
+            "rong_im_auth=recorded-cookie; Path=/",
+            &["other=1", "rong_im_auth=live-cookie; Path=/; HttpOnly"],
+        );
+        c.header("Content-Type", "application/json", &["application/json"]);
+        c.header("accessToken", "x", &[]);
+        let found: Vec<String> = c.differences.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            found,
+            ["/headers/accesstoken: expected a value (volatile), actual (absent)"]
+        );
+        assert_eq!(rebinder.live_for("recorded-token"), Some("live-token"));
+        assert_eq!(rebinder.live_for("recorded-cookie"), Some("live-cookie"));
     }
 
     #[test]

@@ -9,8 +9,8 @@ use base64::Engine;
 use regex::Regex;
 use serde_json::Value;
 
-use super::compare::{ABSENT, Comparison, Difference};
-use super::rebind::{Rebinder, cookie_value};
+use super::compare::{Comparison, Difference};
+use super::rebind::Rebinder;
 use super::report::{ExchangeOutcome, TranscriptReport, Verdict};
 use super::template::{Bindings, RequestValues};
 use super::transcript::{Body, Loaded, Multipart, Request, sidecar_path};
@@ -113,15 +113,6 @@ struct Answer {
     body: Vec<u8>,
 }
 
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// Runs one transcript.
 pub async fn run(loaded: &Loaded, target: &Target, options: Options) -> TranscriptReport {
     let transcript = &loaded.transcript;
@@ -198,7 +189,7 @@ async fn run_exchange(
         replace_recorded_codes(&mut request, rebinder, &values);
     }
     if let Some(fixup) = fixup {
-        apply_fixup(&mut request, fixup, values.now_ms)?;
+        apply_fixup(&mut request, fixup, values.now_ms);
     }
     let answer = send(&request, loaded, target).await?;
 
@@ -211,43 +202,13 @@ async fn run_exchange(
     };
     comparison.status(expected.status, answer.status);
     for (name, value) in &expected.headers.0 {
-        let at = format!("/headers/{}", name.to_ascii_lowercase());
-        let actual = answer.header(name);
-        match comparison.rebinder.as_deref_mut() {
-            Some(rebinder) if rebinder.is_volatile_header(name) => match actual {
-                Some(live) => rebinder.learn_text(value, live),
-                None => comparison.differences.push(Difference {
-                    pointer: at,
-                    expected: "a value (volatile)".into(),
-                    actual: ABSENT.into(),
-                }),
-            },
-            Some(rebinder)
-                if name.eq_ignore_ascii_case("set-cookie")
-                    && !rebinder.volatile_cookies().is_empty() =>
-            {
-                let cookies = rebinder.volatile_cookies().to_vec();
-                let live_cookies: Vec<&str> = answer
-                    .headers
-                    .iter()
-                    .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-                    .map(|(_, v)| v.as_str())
-                    .collect();
-                for cookie in cookies {
-                    if let Some(recorded) = cookie_value(value, &cookie) {
-                        match live_cookies.iter().find_map(|c| cookie_value(c, &cookie)) {
-                            Some(live) => rebinder.learn_text(recorded, live),
-                            None => comparison.differences.push(Difference {
-                                pointer: format!("{at}/{cookie}"),
-                                expected: "a cookie (volatile)".into(),
-                                actual: ABSENT.into(),
-                            }),
-                        }
-                    }
-                }
-            }
-            _ => comparison.text(&at, value, actual),
-        }
+        let live: Vec<&str> = answer
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        comparison.header(name, value, &live);
     }
     if let Some(json) = &expected.json {
         match serde_json::from_slice::<Value>(&answer.body) {
@@ -352,11 +313,7 @@ fn fill(request: &Request, bindings: &Bindings, values: &Values) -> Result<Reque
 }
 
 /// Lets the dialect recompute derived fields (form fields or top-level JSON keys).
-fn apply_fixup(
-    request: &mut Request,
-    fixup: fn(&mut ReplayRequest),
-    now_ms: i64,
-) -> Result<(), String> {
+fn apply_fixup(request: &mut Request, fixup: fn(&mut ReplayRequest), now_ms: i64) {
     let fields: Vec<(String, Value)> = match (&request.json, &request.form) {
         (Some(Value::Object(map)), _) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         (_, Some(form)) => form
@@ -387,7 +344,6 @@ fn apply_fixup(
                 .collect(),
         );
     }
-    Ok(())
 }
 
 fn multipart_body(multipart: &Multipart, loaded: &Loaded) -> Result<(String, Vec<u8>), String> {
@@ -523,7 +479,7 @@ mod tests {
         .exchanges
         .remove(0)
         .request;
-        apply_fixup(&mut form, checksum_fixup, 1_500_000_000_000).unwrap();
+        apply_fixup(&mut form, checksum_fixup, 1_500_000_000_000);
         assert_eq!(
             form.form,
             Some(vec![
@@ -538,7 +494,7 @@ mod tests {
             json: Some(serde_json::json!({"phone": "13390633695", "utime": "1", "sec": "0"})),
             ..form
         };
-        apply_fixup(&mut json, checksum_fixup, 1_500_000_000_000).unwrap();
+        apply_fixup(&mut json, checksum_fixup, 1_500_000_000_000);
         assert_eq!(json.json.unwrap()["sec"], Value::from("24193"));
     }
 
