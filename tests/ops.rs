@@ -29,6 +29,60 @@ async fn health_and_readiness() {
 }
 
 #[actix_web::test]
+async fn readiness_fails_quickly_when_the_database_is_gone() {
+    // Only PostgreSQL can be taken away from under a running gateway; on SQLite this test has
+    // nothing to do (CI runs it on PostgreSQL).
+    let Some(db) = support::TestDb::postgres() else {
+        eprintln!(
+            "readiness failure is tested on PostgreSQL only ({} unset)",
+            support::PG_ENV
+        );
+        return;
+    };
+    let name = db
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let app = TestApp::spawn_on(db, "").await;
+    assert_eq!(
+        app.send("ops", "GET", "/readyz", &[], b"").await.status,
+        200
+    );
+    let admin_url = std::env::var(support::PG_ENV).unwrap();
+    let mut admin = <diesel::PgConnection as diesel::Connection>::establish(&admin_url).unwrap();
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .unwrap();
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    let started = std::time::Instant::now();
+    let reply = app.send("ops", "GET", "/readyz", &[], b"").await;
+    assert_eq!(
+        (reply.status, reply.json()),
+        (503, json!({"status": "database unreachable"}))
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    let health = app.send("ops", "GET", "/healthz", &[], b"").await;
+    assert_eq!(health.status, 200, "the process itself is fine");
+    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .unwrap();
+}
+
+#[actix_web::test]
 async fn metrics_count_requests_by_dialect_endpoint_and_outcome() {
     let app = TestApp::spawn("").await;
     let register = r#"{"username":"u","password":"p","name":"n"}"#;

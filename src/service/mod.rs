@@ -111,14 +111,16 @@ impl Service {
         .map_err(|e| CoreError::Internal(format!("storage task: {e}")))?
     }
 
-    /// True when the database answers (readiness).
-    pub async fn database_ready(&self) -> bool {
-        self.db(|conn| {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute("SELECT 1").map_err(CoreError::from)
+    /// True when the database answers within `limit` (readiness probes give up quickly).
+    pub async fn database_ready(&self, limit: Duration) -> bool {
+        use diesel::connection::SimpleConnection;
+        let pool = self.inner.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            pool.get_timeout(limit)
+                .is_ok_and(|mut conn| conn.batch_execute("SELECT 1").is_ok())
         })
         .await
-        .is_ok()
+        .unwrap_or(false)
     }
 
     /// Forgets expired sessions and old throttle windows; called periodically by the server.
