@@ -353,52 +353,37 @@ fn replay_converts_a_har_file() {
     )
     .unwrap();
     let out = dir.path().join("out.json");
-    let output = Command::new(BIN)
-        .args(["replay", "--convert"])
-        .arg(&har)
-        .arg("-o")
-        .arg(&out)
-        .args([
-            "--dialect",
-            "error_code",
-            "--host",
-            "gw",
-            "--prefix",
-            "/blueu",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("1 exchanges"));
-    let output = Command::new(BIN).arg("replay").arg(&out).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    let filter = [
+        "--dialect",
+        "error_code",
+        "--host",
+        "gw",
+        "--prefix",
+        "/blueu",
+    ];
+    let run = |args: &[&std::ffi::OsStr]| {
+        let output = Command::new(BIN).arg("replay").args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let mut convert: Vec<&std::ffi::OsStr> = vec![
+        "--convert".as_ref(),
+        har.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ];
+    convert.extend(filter.iter().map(std::ffi::OsStr::new));
+    assert!(run(&convert).contains("1 exchanges"));
+    run(&[out.as_os_str()]);
     // Direct replay of the HAR with the same filter.
-    let output = Command::new(BIN)
-        .arg("replay")
-        .arg(&har)
-        .args([
-            "--dialect",
-            "error_code",
-            "--host",
-            "gw",
-            "--prefix",
-            "/blueu",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    let mut direct: Vec<&std::ffi::OsStr> = vec![har.as_os_str()];
+    direct.extend(filter.iter().map(std::ffi::OsStr::new));
+    run(&direct);
     let output = Command::new(BIN)
         .args(["replay", "--convert"])
         .arg(&har)

@@ -169,16 +169,7 @@ fn convert(entry: Entry, path: String) -> Result<Exchange, String> {
             .map(|h| (h.name, h.value))
             .collect(),
     );
-    let mut replay = Request {
-        method: request.method.to_ascii_uppercase(),
-        path,
-        headers,
-        json: None,
-        form: None,
-        multipart: None,
-        raw: None,
-        raw_base64: None,
-    };
+    let mut replay = Request::new(request.method.to_ascii_uppercase(), path, headers);
     if let Some(post) = request.post_data {
         match post.text {
             // The text is what was sent, byte for byte: keep it (JSON as JSON when it says so).

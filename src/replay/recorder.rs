@@ -408,16 +408,11 @@ fn request_body(request: &mut Request, headers: &Headers, body: &[u8]) {
 
 fn shape(captured: &Captured) -> Exchange {
     let headers = Headers(captured.request_headers.clone());
-    let mut request = Request {
-        method: captured.method.clone(),
-        path: captured.path.clone(),
-        headers: headers.clone(),
-        json: None,
-        form: None,
-        multipart: None,
-        raw: None,
-        raw_base64: None,
-    };
+    let mut request = Request::new(
+        captured.method.clone(),
+        captured.path.clone(),
+        headers.clone(),
+    );
     let mut name = format!(
         "{} {}",
         captured.method,
@@ -688,16 +683,7 @@ mod tests {
     fn bodies_keep_their_bytes() {
         let mut headers = Headers::default();
         headers.set("Content-Type", "application/x-www-form-urlencoded".into());
-        let mut r = Request {
-            method: "POST".into(),
-            path: "/".into(),
-            headers: headers.clone(),
-            json: None,
-            form: None,
-            multipart: None,
-            raw: None,
-            raw_base64: None,
-        };
+        let mut r = Request::new("POST", "/", headers.clone());
         request_body(&mut r, &headers, br#"{"username":"u"}"#);
         assert_eq!(
             r.raw.as_deref(),

@@ -181,6 +181,20 @@ pub enum Body {
 }
 
 impl Request {
+    /// A request without a body.
+    pub fn new(method: impl Into<String>, path: impl Into<String>, headers: Headers) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            headers,
+            json: None,
+            form: None,
+            multipart: None,
+            raw: None,
+            raw_base64: None,
+        }
+    }
+
     /// The one body form the request has.
     pub fn body(&self) -> Result<Body, String> {
         let forms = [
