@@ -105,39 +105,28 @@ async fn wrong_method(req: HttpRequest) -> HttpResponse {
     error::framework_error(&req, FrameworkError::MethodNotAllowed)
 }
 
+/// A path served for POST only; other methods get the dialect's wrong-method answer.
+fn post_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::post().to(handler))
+        .default_service(web::to(wrong_method))
+}
+
 fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     cfg.app_data(web::Data::new(ctx.clone()))
+        .service(post_only("/api/user/register", handlers::register))
+        .service(post_only("/api/user/login", handlers::login))
+        .service(post_only("/api/user/resetpwd", handlers::reset_password))
+        .service(post_only("/api/user/logout", handlers::logout))
+        .service(post_only(r"/api/user/{id:\d+}/edit", handlers::edit))
+        .service(post_only(r"/api/user/{id:\d+}/push", handlers::push))
         .service(
-            web::resource("/api/user/register")
-                .route(web::post().to(handlers::register))
-                .default_service(web::to(wrong_method)),
-        )
-        .service(
-            web::resource("/api/user/login")
-                .route(web::post().to(handlers::login))
-                .default_service(web::to(wrong_method)),
-        )
-        .service(
-            web::resource("/api/user/resetpwd")
-                .route(web::post().to(handlers::reset_password))
-                .default_service(web::to(wrong_method)),
-        )
-        .service(
-            web::resource("/api/user/logout")
-                .route(web::post().to(handlers::logout))
-                .default_service(web::to(wrong_method)),
-        )
-        .service(
-            web::resource(r"/api/user/{id:\d+}/edit")
-                .route(web::post().to(handlers::edit))
-                .default_service(web::to(wrong_method)),
-        )
-        .service(
-            web::resource(r"/api/user/{id:\d+}/push")
-                .route(web::post().to(handlers::push))
-                .default_service(web::to(wrong_method)),
-        )
-        .service(
+            // The document's curl fetches the detail with POST: both are served.
             web::resource(r"/api/user/{id:\d+}")
                 .route(web::get().to(handlers::detail))
                 .route(web::post().to(handlers::detail))

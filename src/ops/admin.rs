@@ -215,24 +215,20 @@ async fn create_user(state: web::Data<OpsState>, body: web::Json<NewUser>) -> Ht
 }
 
 async fn ban(state: web::Data<OpsState>, id: web::Path<i64>) -> HttpResponse {
-    let id = id.into_inner();
-    respond(
-        state
-            .service
-            .set_banned(id, true)
-            .await
-            .map(|()| HttpResponse::Ok().json(json!({ "id": id, "banned": true }))),
-    )
+    set_banned(&state, id.into_inner(), true).await
 }
 
 async fn unban(state: web::Data<OpsState>, id: web::Path<i64>) -> HttpResponse {
-    let id = id.into_inner();
+    set_banned(&state, id.into_inner(), false).await
+}
+
+async fn set_banned(state: &OpsState, id: i64, banned: bool) -> HttpResponse {
     respond(
         state
             .service
-            .set_banned(id, false)
+            .set_banned(id, banned)
             .await
-            .map(|()| HttpResponse::Ok().json(json!({ "id": id, "banned": false }))),
+            .map(|()| HttpResponse::Ok().json(json!({ "id": id, "banned": banned }))),
     )
 }
 
