@@ -2,29 +2,17 @@
 //! Each registers a [`DialectSpec`]; the server mounts every enabled one at its listener and
 //! prefix. Dialects call the service only, never storage.
 
-pub mod support;
+pub mod kit;
 
 #[cfg(feature = "error_code")]
 pub mod error_code;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 
 use crate::service::Service;
 use crate::settings::DialectSettings;
 
-/// A failure that happens before a dialect handler can answer: the server renders it in the
-/// envelope of the dialect that owns the listener or prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FrameworkError {
-    /// No route matches the path.
-    NotFound,
-    /// The path exists but not for this method.
-    MethodNotAllowed,
-    /// The body is larger than the dialect's limit.
-    PayloadTooLarge,
-    /// The body could not be read or decoded.
-    BadRequest(String),
-}
+pub use kit::{FrameworkError, RouteDoc};
 
 /// The kind of a dialect's own configuration key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +30,9 @@ pub enum OwnDefault {
     Unset,
 }
 
-/// A key of `[dialects.<id>]` beyond `enabled`, `listen` and `prefix`.
+/// A key of `[dialects.<id>]` beyond `enabled`, `listen` and `prefix`: its kind and default are
+/// declared here once (through the constructors), and the dialect reads it with
+/// `DialectSettings::uint` / `text` / `flag` into its own settings struct at mount.
 #[derive(Debug, Clone, Copy)]
 pub struct OwnKey {
     pub name: &'static str,
@@ -51,6 +41,57 @@ pub struct OwnKey {
     /// Accepted only with `testing.enabled` (legacy universal codes and the like).
     pub test_only: bool,
     pub doc: &'static str,
+}
+
+impl OwnKey {
+    pub const fn uint(name: &'static str, default: u64, doc: &'static str) -> OwnKey {
+        OwnKey {
+            name,
+            kind: OwnKind::UInt,
+            default: OwnDefault::UInt(default),
+            test_only: false,
+            doc,
+        }
+    }
+
+    pub const fn text(name: &'static str, default: &'static str, doc: &'static str) -> OwnKey {
+        OwnKey {
+            name,
+            kind: OwnKind::Text,
+            default: OwnDefault::Text(default),
+            test_only: false,
+            doc,
+        }
+    }
+
+    /// A text key with no default: unset unless the operator sets it.
+    pub const fn optional_text(name: &'static str, doc: &'static str) -> OwnKey {
+        OwnKey {
+            name,
+            kind: OwnKind::Text,
+            default: OwnDefault::Unset,
+            test_only: false,
+            doc,
+        }
+    }
+
+    pub const fn flag(name: &'static str, default: bool, doc: &'static str) -> OwnKey {
+        OwnKey {
+            name,
+            kind: OwnKind::Bool,
+            default: OwnDefault::Bool(default),
+            test_only: false,
+            doc,
+        }
+    }
+
+    /// Accepted only with `testing.enabled`.
+    pub const fn test_only(self) -> OwnKey {
+        OwnKey {
+            test_only: true,
+            ..self
+        }
+    }
 }
 
 /// Where a value sits in an exchange.
@@ -64,7 +105,8 @@ pub enum Location {
     Field(&'static str),
     /// A JSON pointer into response bodies (`*` matches any one segment).
     JsonPointer(&'static str),
-    /// A path segment, by position, in paths matching the pattern.
+    /// A path segment, by position, in paths matching the pattern (the template of one of the
+    /// dialect's routes, such as `/api/user/{id}`; a test checks it names one).
     PathSegment {
         pattern: &'static str,
         index: usize,
@@ -103,14 +145,6 @@ pub struct ReplayRequest {
     pub now_ms: i64,
 }
 
-/// One route of a dialect, with the document section it comes from.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteDoc {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub source: &'static str,
-}
-
 /// What the server needs to know about a dialect.
 pub struct DialectSpec {
     pub id: &'static str,
@@ -124,10 +158,10 @@ pub struct DialectSpec {
     /// Recomputes derived request fields before a replayed request is sent (a checksum over a
     /// refreshed timestamp); `None` when the dialect has none.
     pub replay_fixup: Option<fn(&mut ReplayRequest)>,
-    /// Registers the dialect's routes (paths relative to its prefix).
+    /// Registers the dialect's routes (paths relative to its prefix), from its route table.
     pub mount: fn(&mut web::ServiceConfig, &DialectContext),
     /// Renders a framework failure in the dialect's envelope.
-    pub framework_error: fn(&HttpRequest, FrameworkError) -> HttpResponse,
+    pub framework_error: kit::FailureHook,
 }
 
 /// What a mounted dialect gets: the core and its own settings.

@@ -159,24 +159,31 @@ pub struct DialectSettings {
 }
 
 impl DialectSettings {
-    pub fn uint(&self, key: &str) -> Option<u64> {
-        match self.own.get(key) {
-            Some(OwnValue::UInt(v)) => Some(*v),
+    /// A declared unsigned key; start-up has checked its kind, so the declared default only
+    /// stands in for a key the dialect did not declare (a programming error caught by tests).
+    pub fn uint(&self, key: &OwnKey) -> u64 {
+        match (self.own.get(key.name), key.default) {
+            (Some(OwnValue::UInt(v)), _) => *v,
+            (_, OwnDefault::UInt(v)) => v,
+            _ => 0,
+        }
+    }
+
+    /// A declared text key; `None` when it has no default and the operator left it unset.
+    pub fn text(&self, key: &OwnKey) -> Option<&str> {
+        match (self.own.get(key.name), key.default) {
+            (Some(OwnValue::Text(v)), _) => Some(v),
+            (Some(OwnValue::Unset), _) => None,
+            (_, OwnDefault::Text(v)) => Some(v),
             _ => None,
         }
     }
 
-    pub fn text(&self, key: &str) -> Option<&str> {
-        match self.own.get(key) {
-            Some(OwnValue::Text(v)) => Some(v),
-            _ => None,
-        }
-    }
-
-    pub fn flag(&self, key: &str) -> Option<bool> {
-        match self.own.get(key) {
-            Some(OwnValue::Bool(v)) => Some(*v),
-            _ => None,
+    pub fn flag(&self, key: &OwnKey) -> bool {
+        match (self.own.get(key.name), key.default) {
+            (Some(OwnValue::Bool(v)), _) => *v,
+            (_, OwnDefault::Bool(v)) => v,
+            _ => false,
         }
     }
 }

@@ -12,6 +12,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 
+use crate::dialects::kit::failure::{install_extractor_handlers, not_found, render_failures};
 use crate::dialects::{self, DialectContext, DialectSpec, FrameworkError};
 use crate::ops::metrics::Metrics;
 use crate::ops::observe::{ListenerMap, observe};
@@ -389,11 +390,6 @@ fn dialect_app(
         InitError = (),
     >,
 > {
-    let sole_owner = if dialects.len() == 1 {
-        Some(dialects[0].0)
-    } else {
-        None
-    };
     let observed = map.clone();
     let recorded = map.clone();
     let mut app = App::new()
@@ -403,20 +399,33 @@ fn dialect_app(
         .wrap(from_fn(move |req, next| {
             observe(observed.clone(), req, next)
         }));
+    let mut sole_owner: Option<(&'static DialectSpec, DialectContext)> = None;
+    if let [(spec, ctx)] = dialects.as_slice() {
+        sole_owner = Some((*spec, ctx.clone()));
+    }
     for (spec, ctx) in dialects {
         let prefix = ctx.settings.prefix.clone();
+        let hook_ctx = ctx.clone();
         app = app.service(
             web::scope(&prefix)
+                .configure(install_extractor_handlers)
                 .configure(|cfg| (spec.mount)(cfg, &ctx))
-                .default_service(web::to(move |req: HttpRequest| async move {
-                    (spec.framework_error)(&req, FrameworkError::NotFound)
+                .default_service(web::to(not_found))
+                .wrap(from_fn(move |req, next| {
+                    render_failures(spec.framework_error, hook_ctx.clone(), req, next)
                 })),
         );
     }
-    app.default_service(web::to(move |req: HttpRequest| async move {
-        match sole_owner {
-            Some(spec) => (spec.framework_error)(&req, FrameworkError::NotFound),
-            None => HttpResponse::NotFound().finish(),
+    // Paths outside every prefix: the listener's only dialect answers them, if it has one.
+    app.default_service(web::to(move |req: HttpRequest| {
+        let owner = sole_owner.clone();
+        async move {
+            match owner {
+                Some((spec, ctx)) => (spec.framework_error)(req, ctx, FrameworkError::NotFound)
+                    .await
+                    .to_response(),
+                None => HttpResponse::NotFound().finish(),
+            }
         }
     }))
 }

@@ -172,7 +172,7 @@ fn every_dialect_has_a_readme_with_known_quirks() {
             assert!(
                 !route.source.is_empty(),
                 "{} {} cites no document section",
-                route.method,
+                route.methods.join("|"),
                 route.path
             );
         }

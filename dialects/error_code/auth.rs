@@ -4,9 +4,9 @@
 use actix_web::HttpRequest;
 
 use super::error::{core_error, detail};
-use super::wire::{Code, Reply};
+use super::wire::{Code, ErrorReply};
 use crate::dialects::DialectContext;
-use crate::dialects::support::{client_ip, header_text};
+use crate::dialects::kit::{client_ip, header_text};
 use crate::domain::UserId;
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::LoginName;
@@ -37,9 +37,9 @@ pub async fn login(
     req: &HttpRequest,
     username: &str,
     password: &str,
-) -> Result<UserId, Reply> {
+) -> Result<UserId, ErrorReply> {
     let name = LoginName::parse_phone_or_username(username)
-        .map_err(|_| Reply::error(Code::RequestFailed, detail::UNKNOWN_ACCOUNT))?;
+        .map_err(|_| ErrorReply::new(Code::RequestFailed, detail::UNKNOWN_ACCOUNT))?;
     let ip = client_ip(req);
     ctx.service
         .login(
@@ -51,7 +51,7 @@ pub async fn login(
         .map_err(|err| core_error(&err))
 }
 
-pub async fn authenticate(ctx: &DialectContext, req: &HttpRequest) -> Result<Caller, Reply> {
+pub async fn authenticate(ctx: &DialectContext, req: &HttpRequest) -> Result<Caller, ErrorReply> {
     if let (Some(username), Some(password)) = (
         header_text(req, USERNAME_HEADER),
         header_text(req, PASSWORD_HEADER),
@@ -60,7 +60,7 @@ pub async fn authenticate(ctx: &DialectContext, req: &HttpRequest) -> Result<Cal
         return Ok(Caller::Credentials { user_id });
     }
     let token = header_text(req, TOKEN_HEADER)
-        .ok_or_else(|| Reply::error(Code::TokenInvalid, detail::TOKEN_NOT_SET))?;
+        .ok_or_else(|| ErrorReply::new(Code::TokenInvalid, detail::TOKEN_NOT_SET))?;
     let session = ctx
         .service
         .authenticate(super::SPEC.id, token)

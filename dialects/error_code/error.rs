@@ -1,13 +1,14 @@
 //! How the `error_code` dialect answers each core error (an exhaustive match) and framework
 //! failures, in its own envelope.
 
+use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 
-use super::wire::{Code, Reply};
-use crate::dialects::FrameworkError;
+use super::wire::{Code, ErrorReply};
+use crate::dialects::DialectContext;
+use crate::dialects::kit::{FrameworkError, Outcome, ParamError, ParamErrorKind, Reply};
 use crate::domain::CoreError;
-use crate::ops::metrics::Outcome;
 
 /// The detail texts of the original server (English source strings, `spec/BEHAVIOUR.md` §3.2).
 pub mod detail {
@@ -34,88 +35,105 @@ fn wire_field(field: &str) -> &str {
 }
 
 /// The answer for a core error.
-pub fn core_error(err: &CoreError) -> Reply {
+pub fn core_error(err: &CoreError) -> ErrorReply {
     use detail::*;
     match err {
-        CoreError::InvalidPhone => Reply::error(Code::BadParameter, "username is not correct"),
-        CoreError::InvalidUsername => Reply::error(Code::BadParameter, "username is not correct"),
-        CoreError::InvalidField { field, reason } => Reply::error(
+        CoreError::InvalidPhone => ErrorReply::new(Code::BadParameter, "username is not correct"),
+        CoreError::InvalidUsername => {
+            ErrorReply::new(Code::BadParameter, "username is not correct")
+        }
+        CoreError::InvalidField { field, reason } => ErrorReply::new(
             Code::BadParameter,
             format!("{} {reason}", wire_field(field)),
         ),
         CoreError::PhoneAlreadyRegistered | CoreError::UsernameTaken => {
-            Reply::error(Code::RequestFailed, "username is already taken.")
+            ErrorReply::new(Code::RequestFailed, "username is already taken.")
         }
-        CoreError::UserNotFound => Reply::error(Code::RequestFailed, UNKNOWN_ACCOUNT),
-        CoreError::WrongPassword => Reply::error(Code::RequestFailed, WRONG_PASSWORD),
+        CoreError::UserNotFound => ErrorReply::new(Code::RequestFailed, UNKNOWN_ACCOUNT),
+        CoreError::WrongPassword => ErrorReply::new(Code::RequestFailed, WRONG_PASSWORD),
         CoreError::SamePassword => {
-            Reply::error(Code::RequestFailed, "newpassword is the same as password")
+            ErrorReply::new(Code::RequestFailed, "newpassword is the same as password")
         }
-        CoreError::AccountBanned => Reply::error(Code::RequestFailed, "Account is disabled"),
+        CoreError::AccountBanned => ErrorReply::new(Code::RequestFailed, "Account is disabled"),
         CoreError::LoginThrottled => {
-            Reply::error(Code::RequestFailed, "Too many attempts, try again later")
+            ErrorReply::new(Code::RequestFailed, "Too many attempts, try again later")
         }
-        CoreError::SessionNotFound => Reply::error(Code::TokenInvalid, TOKEN_NOT_EXIST),
-        CoreError::SessionExpired => Reply::error(Code::TokenInvalid, TOKEN_EXPIRED),
+        CoreError::SessionNotFound => ErrorReply::new(Code::TokenInvalid, TOKEN_NOT_EXIST),
+        CoreError::SessionExpired => ErrorReply::new(Code::TokenInvalid, TOKEN_EXPIRED),
         // The document has no SMS flow; these cannot arise through it but still get an answer.
         CoreError::CodeNotRequested
         | CoreError::CodeWrong
         | CoreError::CodeExpired
-        | CoreError::TicketUnknown => Reply::error(Code::RequestFailed, "Verification failed"),
+        | CoreError::TicketUnknown => ErrorReply::new(Code::RequestFailed, "Verification failed"),
         CoreError::SmsTooSoon | CoreError::SmsDailyLimit | CoreError::SmsIpLimit => {
-            Reply::error(Code::RequestFailed, "Too many requests, try again later")
+            ErrorReply::new(Code::RequestFailed, "Too many requests, try again later")
         }
         CoreError::SmsRejectedPhone | CoreError::SmsSendFailed => {
-            Reply::error(Code::RequestFailed, "Message could not be sent")
+            ErrorReply::new(Code::RequestFailed, "Message could not be sent")
         }
         CoreError::AvatarFormat => {
-            Reply::error(Code::BadParameter, "avatar must be jpg, jpeg, bmp or png")
+            ErrorReply::new(Code::BadParameter, "avatar must be jpg, jpeg, bmp or png")
         }
-        CoreError::AvatarTooLarge => Reply::error(Code::BadParameter, "avatar must not exceed 3M"),
+        CoreError::AvatarTooLarge => {
+            ErrorReply::new(Code::BadParameter, "avatar must not exceed 3M")
+        }
         CoreError::GroupNotFound
         | CoreError::NotGroupMember
         | CoreError::GroupFull
-        | CoreError::Forbidden => Reply::error(Code::RequestFailed, ILLEGAL_REQUEST),
-        CoreError::Busy => Reply {
+        | CoreError::Forbidden => ErrorReply::new(Code::RequestFailed, ILLEGAL_REQUEST),
+        CoreError::Busy => ErrorReply {
             outcome: Some(Outcome::Busy),
-            ..Reply::error(Code::RequestFailed, "Server is busy, try again later")
+            ..ErrorReply::new(Code::RequestFailed, "Server is busy, try again later")
         },
-        CoreError::Internal(message) => {
-            tracing::error!(%message, "internal error");
-            Reply {
-                code: Code::ProgramError,
-                detail: None,
-                data: None,
-                status: StatusCode::OK,
-                outcome: None,
-            }
-        }
+        // The core has logged it, with the request id; the client learns nothing more.
+        CoreError::Internal(_) => ErrorReply::bare(Code::ProgramError),
     }
 }
 
-/// Framework failures, rendered for the server.
-pub fn framework_error(req: &HttpRequest, err: FrameworkError) -> HttpResponse {
-    framework_reply(req, err).into_response()
+/// A parameter that could not be read: PHP's `isset` makes `null` "not set" as well.
+pub fn param_error(err: ParamError) -> ErrorReply {
+    let ParamError { name, kind } = err;
+    let detail = match kind {
+        ParamErrorKind::Missing | ParamErrorKind::Null => format!("{name} is not set"),
+        ParamErrorKind::Empty => format!("{name} is empty"),
+        ParamErrorKind::NotScalar | ParamErrorKind::Malformed => format!("{name} is not correct"),
+    };
+    ErrorReply::new(Code::BadParameter, detail)
+}
+
+/// The dialect's failure hook; nothing here needs the database.
+pub fn framework_error(
+    req: HttpRequest,
+    _ctx: DialectContext,
+    err: FrameworkError,
+) -> LocalBoxFuture<'static, Reply> {
+    let reply = framework_reply(&req, err).into();
+    Box::pin(std::future::ready(reply))
 }
 
 /// Framework failures: an unknown route is Yii's 404 with code 999; a wrong method is code 2;
 /// an oversized or unreadable body is code 3 — all in the envelope.
-pub fn framework_reply(req: &HttpRequest, err: FrameworkError) -> Reply {
+pub fn framework_reply(req: &HttpRequest, err: FrameworkError) -> ErrorReply {
     match err {
         FrameworkError::NotFound => {
             let route = req.path().trim_start_matches('/');
-            Reply {
+            ErrorReply {
                 status: StatusCode::NOT_FOUND,
-                ..Reply::error(
+                ..ErrorReply::new(
                     Code::ProgramError,
                     format!("Unable to resolve the request \"{route}\"."),
                 )
             }
         }
-        FrameworkError::MethodNotAllowed => Reply::error(Code::WrongMethod, detail::USE_POST),
-        FrameworkError::PayloadTooLarge => {
-            Reply::error(Code::BadParameter, "request body is too large")
+        FrameworkError::MethodNotAllowed { .. } => {
+            ErrorReply::new(Code::WrongMethod, detail::USE_POST)
         }
-        FrameworkError::BadRequest(reason) => Reply::error(Code::BadParameter, reason),
+        FrameworkError::PayloadTooLarge => {
+            ErrorReply::new(Code::BadParameter, "request body is too large")
+        }
+        FrameworkError::Malformed { part, detail } => {
+            ErrorReply::new(Code::BadParameter, format!("{}: {detail}", part.as_str()))
+        }
+        FrameworkError::Internal(_) => ErrorReply::bare(Code::ProgramError),
     }
 }

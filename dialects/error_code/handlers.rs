@@ -1,15 +1,13 @@
 //! The endpoints of `spec/004_*.txt`, one function each, as resolved in `spec/BEHAVIOUR.md`
 //! §3.4–§3.5 and §7.5.
 
-use std::time::Duration;
-
 use actix_web::{HttpRequest, web};
 
+use super::State;
 use super::auth::{self, Caller};
-use super::error::{core_error, detail, framework_reply};
-use super::wire::{Code, LoginData, Reply, UserDetail};
-use crate::dialects::support::{BodyError, Field, Params, read_body};
-use crate::dialects::{DialectContext, FrameworkError};
+use super::error::{core_error, detail, param_error};
+use super::wire::{self, Code, ErrorReply, LoginData, UserDetail};
+use crate::dialects::kit::{Answer, ParamError, ParamErrorKind, Params, Reply, read_body};
 use crate::domain::CoreError;
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::{LoginName, UsernameError};
@@ -21,60 +19,54 @@ use crate::service::sessions::SessionSpec;
 /// Requests of this dialect are small JSON objects.
 const BODY_LIMIT: usize = 64 * 1024;
 
-type Ctx = web::Data<DialectContext>;
+type Ctx = web::Data<State>;
 
-async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, Reply> {
-    match read_body(req, payload, BODY_LIMIT).await {
-        Ok(body) => Ok(Params::json_or_form(&body)),
-        Err(BodyError::TooLarge) => Err(framework_reply(req, FrameworkError::PayloadTooLarge)),
-        Err(BodyError::Broken(reason)) => {
-            Err(framework_reply(req, FrameworkError::BadRequest(reason)))
-        }
-    }
+/// The body as BlueU read it: JSON whatever the Content-Type, else form fields.
+async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, ErrorReply> {
+    read_body(req, payload, BODY_LIMIT)
+        .await
+        .map(|body| Params::json_else_form(&body))
+        .map_err(|err| super::error::framework_reply(req, err))
 }
 
 /// A field the document marks required: `isset` semantics, so `null` is "not set".
-fn required(params: &Params, name: &str) -> Result<String, Reply> {
-    match params.field(name) {
-        Field::Text(text) => Ok(text),
-        Field::Missing | Field::Null => Err(Reply::error(
-            Code::BadParameter,
-            format!("{name} is not set"),
-        )),
-        Field::Unusable => Err(Reply::error(
-            Code::BadParameter,
-            format!("{name} is not correct"),
-        )),
-    }
+fn required(params: &Params, name: &str) -> Result<String, ErrorReply> {
+    params.required(name).map_err(param_error)
 }
 
-fn optional(params: &Params, name: &str) -> Result<Option<String>, Reply> {
-    match params.field(name) {
-        Field::Text(text) => Ok(Some(text)),
-        Field::Missing | Field::Null => Ok(None),
-        Field::Unusable => Err(Reply::error(
-            Code::BadParameter,
-            format!("{name} is not correct"),
-        )),
-    }
+fn optional(params: &Params, name: &str) -> Result<Option<String>, ErrorReply> {
+    params.optional(name).map_err(param_error)
 }
 
-fn non_empty(name: &str, value: String) -> Result<String, Reply> {
+fn non_blank(name: &str, value: String) -> Result<String, ErrorReply> {
     if value.trim().is_empty() {
-        Err(Reply::error(Code::BadParameter, format!("{name} is empty")))
+        Err(ErrorReply::new(
+            Code::BadParameter,
+            format!("{name} is empty"),
+        ))
     } else {
         Ok(value)
     }
 }
 
-fn login_name(username: &str) -> Result<LoginName, Reply> {
+impl State {
+    fn success(&self) -> Reply {
+        wire::success(&self.config.success_message, None::<&()>)
+    }
+
+    fn success_with(&self, data: &impl serde::Serialize) -> Reply {
+        wire::success(&self.config.success_message, Some(data))
+    }
+}
+
+fn login_name(username: &str) -> Result<LoginName, ErrorReply> {
     LoginName::parse_phone_or_username(username).map_err(|err| {
         let problem = match err {
             UsernameError::Empty => "username is empty",
             UsernameError::TooLong => "username is too long",
             UsernameError::BadCharacter => "username is not correct",
         };
-        Reply::error(Code::BadParameter, problem)
+        ErrorReply::new(Code::BadParameter, problem)
     })
 }
 
@@ -97,26 +89,29 @@ fn render_sex(gender: Gender) -> &'static str {
 }
 
 /// The `<id>` of `/api/user/<id>/…`; the route only matches digits.
-fn path_id(req: &HttpRequest) -> Result<i64, Reply> {
+fn path_id(req: &HttpRequest) -> Result<i64, ErrorReply> {
     req.match_info()
         .get("id")
         .and_then(|id| id.parse().ok())
-        .ok_or_else(|| Reply::error(Code::RequestFailed, detail::ILLEGAL_REQUEST))
+        .ok_or_else(|| ErrorReply::new(Code::RequestFailed, detail::ILLEGAL_REQUEST))
 }
 
 /// The path's user must be the caller (§7.5 #10).
-fn check_own_id(req: &HttpRequest, caller: &Caller) -> Result<(), Reply> {
+fn check_own_id(req: &HttpRequest, caller: &Caller) -> Result<(), ErrorReply> {
     if path_id(req)? == caller.user_id() {
         Ok(())
     } else {
-        Err(Reply::error(Code::RequestFailed, detail::ILLEGAL_REQUEST))
+        Err(ErrorReply::new(
+            Code::RequestFailed,
+            detail::ILLEGAL_REQUEST,
+        ))
     }
 }
 
 /// `POST /api/user/register` — 用户注册 (004 §用户注册; BEHAVIOUR §3.4, §7.5 #4–#6).
-pub async fn register(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
-    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
-    let params = params(req, payload).await?;
+pub async fn register(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
+    let ctx = &state.ctx;
+    let params = params(&req, payload).await?;
     let username = required(&params, "username")?;
     let password = required(&params, "password")?;
     let name = required(&params, "name")?;
@@ -129,13 +124,13 @@ pub async fn register(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Resu
     let mobile = optional(&params, "mobile")?;
 
     let login = login_name(&username)?;
-    let password = non_empty("password", password)?;
-    let name = non_empty("name", name)?;
+    let password = non_blank("password", password)?;
+    let name = non_blank("name", name)?;
     let mut profile = ProfilePatch::default().set(TextField::Nickname, name);
     if let Some(sex) = sex {
         profile.gender = Some(
             parse_sex(&sex)
-                .ok_or_else(|| Reply::error(Code::BadParameter, "sex is not correct"))?,
+                .ok_or_else(|| ErrorReply::new(Code::BadParameter, "sex is not correct"))?,
         );
     }
     if let Some(century) = century.filter(|c| !c.trim().is_empty()) {
@@ -156,26 +151,23 @@ pub async fn register(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Resu
         profile,
     };
     match ctx.service.register(account).await {
-        Ok(_) => Ok(Reply::success()),
-        Err(CoreError::PhoneAlreadyRegistered | CoreError::UsernameTaken) => Err(Reply::error(
+        Ok(_) => Ok(state.success()),
+        Err(CoreError::PhoneAlreadyRegistered | CoreError::UsernameTaken) => Err(ErrorReply::new(
             Code::RequestFailed,
             format!("{} is already taken.", username.trim()),
-        )),
-        Err(err) => Err(core_error(&err)),
+        )
+        .into()),
+        Err(err) => Err(core_error(&err).into()),
     }
 }
 
 /// `POST /api/user/login` — 用户登录 (004 §用户登录; BEHAVIOUR §3.4, §3.5).
-pub async fn login(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
-    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
-    let params = params(req, payload).await?;
+pub async fn login(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
+    let ctx = &state.ctx;
+    let params = params(&req, payload).await?;
     let username = required(&params, "username")?;
     let password = required(&params, "password")?;
-    let user_id = auth::login(ctx, req, &username, &password).await?;
-    let ttl = ctx
-        .settings
-        .uint(super::TOKEN_TTL_KEY)
-        .unwrap_or(super::DEFAULT_TOKEN_TTL);
+    let user_id = auth::login(ctx, &req, &username, &password).await?;
     let session = ctx
         .service
         .create_session(
@@ -183,14 +175,14 @@ pub async fn login(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<
             SessionSpec {
                 dialect: super::SPEC.id,
                 shape: TokenShape::UuidShaped,
-                ttl: Duration::from_secs(ttl),
+                ttl: state.config.token_ttl,
                 client_id: None,
                 single_per_user: false,
             },
         )
         .await
         .map_err(|err| core_error(&err))?;
-    Ok(Reply::data(LoginData {
+    Ok(state.success_with(&LoginData {
         token_id: session.token,
         userid: user_id.to_string(),
     }))
@@ -198,17 +190,13 @@ pub async fn login(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<
 
 /// `POST /api/user/resetpwd` — 重置密码: a logged-in change of password (004 §重置密码;
 /// BEHAVIOUR §3.4, §7.5 #9). Missing fields are reported before the token is checked.
-pub async fn reset_password(
-    req: HttpRequest,
-    payload: web::Payload,
-    ctx: Ctx,
-) -> Result<Reply, Reply> {
-    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
-    let params = params(req, payload).await?;
+pub async fn reset_password(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
+    let ctx = &state.ctx;
+    let params = params(&req, payload).await?;
     let old = required(&params, "password")?;
     let new = required(&params, "newpassword")?;
-    let caller = auth::authenticate(ctx, req).await?;
-    let new = non_empty("newpassword", new)?;
+    let caller = auth::authenticate(ctx, &req).await?;
+    let new = non_blank("newpassword", new)?;
     ctx.service
         .change_password(
             caller.user_id(),
@@ -217,21 +205,21 @@ pub async fn reset_password(
         )
         .await
         .map_err(|err| core_error(&err))?;
-    Ok(Reply::success())
+    Ok(state.success())
 }
 
 /// `POST /api/user/logout` — 用户登出 (004 §用户登出; BEHAVIOUR §3.4, §7.5 #8): `username` must
 /// name the token's owner; `password` is ignored.
-pub async fn logout(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
-    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
-    let params = params(req, payload).await?;
+pub async fn logout(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
+    let ctx = &state.ctx;
+    let params = params(&req, payload).await?;
     let username = required(&params, "username")?;
-    let caller = auth::authenticate(ctx, req).await?;
+    let caller = auth::authenticate(ctx, &req).await?;
     let Caller::Token { user_id, token } = caller else {
         // Header credentials carry no token: there is nothing to end.
-        return Ok(Reply::success());
+        return Ok(state.success());
     };
-    let illegal = || Reply::error(Code::RequestFailed, detail::ILLEGAL_IDENTITY);
+    let illegal = || ErrorReply::new(Code::RequestFailed, detail::ILLEGAL_IDENTITY);
     let named = LoginName::parse_phone_or_username(&username).map_err(|_| illegal())?;
     let owner = ctx
         .service
@@ -239,32 +227,29 @@ pub async fn logout(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result
         .await
         .map_err(|err| core_error(&err))?;
     if owner != Some(user_id) {
-        return Err(illegal());
+        return Err(illegal().into());
     }
     ctx.service
         .revoke_session(&token)
         .await
         .map_err(|err| core_error(&err))?;
-    Ok(Reply::success())
+    Ok(state.success())
 }
 
 /// `POST /api/user/<id>/edit` — 用户修改资料 (004 §用户修改资料; BEHAVIOUR §3.4, §7.5 #15): only
 /// `name` is editable.
-pub async fn edit(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
-    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
-    let params = params(req, payload).await?;
-    let caller = auth::authenticate(ctx, req).await?;
-    check_own_id(req, &caller)?;
+pub async fn edit(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
+    let ctx = &state.ctx;
+    let params = params(&req, payload).await?;
+    let caller = auth::authenticate(ctx, &req).await?;
+    check_own_id(&req, &caller)?;
     if let Some(key) = params.names().find(|key| *key != "name") {
-        return Err(Reply::error(
-            Code::RequestFailed,
-            format!("{key} Not editable"),
-        ));
+        return Err(ErrorReply::new(Code::RequestFailed, format!("{key} Not editable")).into());
     }
     let Some(name) = optional(&params, "name")? else {
-        return Ok(Reply::success());
+        return Ok(state.success());
     };
-    let name = non_empty("name", name)?;
+    let name = non_blank("name", name)?;
     ctx.service
         .update_profile(
             caller.user_id(),
@@ -272,7 +257,7 @@ pub async fn edit(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<R
         )
         .await
         .map_err(|err| core_error(&err))?;
-    Ok(Reply::success())
+    Ok(state.success())
 }
 
 fn parse_enable(text: &str) -> Option<bool> {
@@ -285,20 +270,24 @@ fn parse_enable(text: &str) -> Option<bool> {
 
 /// `POST /api/user/<id>/push` — 用户信息推送开关 (004 §用户信息推送开关; BEHAVIOUR §3.4, §7.5 #16):
 /// the intended semantics, not the original's loose-comparison bug.
-pub async fn push(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<Reply, Reply> {
-    let (req, ctx): (&HttpRequest, &DialectContext) = (&req, &ctx);
-    let params = params(req, payload).await?;
-    let enable = match params.field("enable") {
-        Field::Missing | Field::Null => {
-            return Err(Reply::error(Code::BadParameter, "enable is not set"));
-        }
-        Field::Unusable => None,
-        Field::Text(text) => parse_enable(&text),
+pub async fn push(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
+    let ctx = &state.ctx;
+    let params = params(&req, payload).await?;
+    // A missing `enable` is reported before the token is checked; an unusable one after.
+    let enable = match params.required("enable") {
+        Ok(text) => parse_enable(&text),
+        Err(
+            err @ ParamError {
+                kind: ParamErrorKind::Missing | ParamErrorKind::Null,
+                ..
+            },
+        ) => return Err(param_error(err).into()),
+        Err(_) => None,
     };
-    let caller = auth::authenticate(ctx, req).await?;
-    check_own_id(req, &caller)?;
+    let caller = auth::authenticate(ctx, &req).await?;
+    check_own_id(&req, &caller)?;
     let enable =
-        enable.ok_or_else(|| Reply::error(Code::BadParameter, detail::ENABLE_NOT_CORRECT))?;
+        enable.ok_or_else(|| ErrorReply::new(Code::BadParameter, detail::ENABLE_NOT_CORRECT))?;
     let patch = ProfilePatch {
         push_enabled: Some(enable),
         ..ProfilePatch::default()
@@ -307,22 +296,23 @@ pub async fn push(req: HttpRequest, payload: web::Payload, ctx: Ctx) -> Result<R
         .update_profile(caller.user_id(), patch)
         .await
         .map_err(|err| core_error(&err))?;
-    Ok(Reply::success())
+    Ok(state.success())
 }
 
 /// `GET /api/user/<id>` (also POST, as the document's curl does) — 用户详情 (004 last section;
 /// BEHAVIOUR §3.4, §3.5, §7.5 #2): public fields, every value a string or null; no token needed.
-pub async fn detail(req: HttpRequest, ctx: Ctx) -> Result<Reply, Reply> {
+pub async fn detail(req: HttpRequest, state: Ctx) -> Answer {
     let id = path_id(&req)?;
-    let card = ctx
+    let card = state
+        .ctx
         .service
         .profile_card(id)
         .await
         .map_err(|err| match err {
-            CoreError::UserNotFound => Reply::error(Code::RequestFailed, detail::NO_SUCH_USER),
+            CoreError::UserNotFound => ErrorReply::new(Code::RequestFailed, detail::NO_SUCH_USER),
             other => core_error(&other),
         })?;
-    Ok(Reply::data(user_detail(card)))
+    Ok(state.success_with(&user_detail(card)))
 }
 
 fn user_detail(card: ProfileCard) -> UserDetail {

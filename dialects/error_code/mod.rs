@@ -6,27 +6,55 @@ mod error;
 mod handlers;
 pub mod wire;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use std::time::Duration;
 
-use super::{
-    DialectContext, DialectSpec, FrameworkError, Location, OwnDefault, OwnKey, OwnKind, RouteDoc,
-    Volatile, VolatileKind,
-};
+use actix_web::web;
 
-pub const TOKEN_TTL_KEY: &str = "token_ttl_seconds";
-pub const DEFAULT_TOKEN_TTL: u64 = 3600;
+use super::kit::routes::route_table;
+use super::{DialectContext, DialectSpec, Location, OwnKey, Volatile, VolatileKind};
+use crate::settings::DialectSettings;
+
+const TOKEN_TTL: OwnKey = OwnKey::uint(
+    "token_ttl_seconds",
+    3600,
+    "lifetime of an X-Auth-Token in seconds (the original: 3600)",
+);
+const SUCCESS_MESSAGE: OwnKey = OwnKey::text(
+    "success_message",
+    "success",
+    "error_msg of every success: the document's `success`, or `请求成功` as the original server answered",
+);
+
+/// This dialect's settings, read once at mount.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub token_ttl: Duration,
+    pub success_message: String,
+}
+
+impl Config {
+    fn from_settings(settings: &DialectSettings) -> Config {
+        Config {
+            token_ttl: Duration::from_secs(settings.uint(&TOKEN_TTL)),
+            success_message: settings
+                .text(&SUCCESS_MESSAGE)
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+}
+
+/// What every handler gets: the core and this dialect's settings.
+pub struct State {
+    pub ctx: DialectContext,
+    pub config: Config,
+}
 
 pub static SPEC: DialectSpec = DialectSpec {
     id: "error_code",
     title: "BlueU (004)",
     default_port: 8085,
-    own_keys: &[OwnKey {
-        name: TOKEN_TTL_KEY,
-        kind: OwnKind::UInt,
-        default: OwnDefault::UInt(DEFAULT_TOKEN_TTL),
-        test_only: false,
-        doc: "lifetime of an X-Auth-Token in seconds (the original: 3600)",
-    }],
+    own_keys: &[TOKEN_TTL, SUCCESS_MESSAGE],
     routes: ROUTES,
     volatile: &[
         Volatile {
@@ -63,73 +91,21 @@ pub static SPEC: DialectSpec = DialectSpec {
     framework_error: error::framework_error,
 };
 
-const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        method: "POST",
-        path: "/api/user/register",
-        source: "004 §用户注册",
-    },
-    RouteDoc {
-        method: "POST",
-        path: "/api/user/login",
-        source: "004 §用户登录",
-    },
-    RouteDoc {
-        method: "POST",
-        path: "/api/user/resetpwd",
-        source: "004 §重置密码",
-    },
-    RouteDoc {
-        method: "POST",
-        path: "/api/user/logout",
-        source: "004 §用户登出",
-    },
-    RouteDoc {
-        method: "POST",
-        path: "/api/user/{id}/edit",
-        source: "004 §用户修改资料",
-    },
-    RouteDoc {
-        method: "POST",
-        path: "/api/user/{id}/push",
-        source: "004 §用户信息推送开关 (/api/user/1/push)",
-    },
-    RouteDoc {
-        method: "GET",
-        path: "/api/user/{id}",
-        source: "004 §用户信息推送开关 (/api/user/1, the detail)",
-    },
-];
-
-async fn wrong_method(req: HttpRequest) -> HttpResponse {
-    error::framework_error(&req, FrameworkError::MethodNotAllowed)
-}
-
-/// A path served for POST only; other methods get the dialect's wrong-method answer.
-fn post_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .route(web::post().to(handler))
-        .default_service(web::to(wrong_method))
+route_table! {
+    POST "/api/user/register" => handlers::register, "004 §用户注册";
+    POST "/api/user/login" => handlers::login, "004 §用户登录";
+    POST "/api/user/resetpwd" => handlers::reset_password, "004 §重置密码";
+    POST "/api/user/logout" => handlers::logout, "004 §用户登出";
+    POST r"/api/user/{id:\d+}/edit" => handlers::edit, "004 §用户修改资料";
+    POST r"/api/user/{id:\d+}/push" => handlers::push, "004 §用户信息推送开关 (/api/user/1/push)";
+    // The document's curl fetches the detail with POST: both are served.
+    GET | POST r"/api/user/{id:\d+}" => handlers::detail, "004 §用户信息推送开关 (/api/user/1, the detail, fetched with curl -X POST)";
 }
 
 fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
-    cfg.app_data(web::Data::new(ctx.clone()))
-        .service(post_only("/api/user/register", handlers::register))
-        .service(post_only("/api/user/login", handlers::login))
-        .service(post_only("/api/user/resetpwd", handlers::reset_password))
-        .service(post_only("/api/user/logout", handlers::logout))
-        .service(post_only(r"/api/user/{id:\d+}/edit", handlers::edit))
-        .service(post_only(r"/api/user/{id:\d+}/push", handlers::push))
-        .service(
-            // The document's curl fetches the detail with POST: both are served.
-            web::resource(r"/api/user/{id:\d+}")
-                .route(web::get().to(handlers::detail))
-                .route(web::post().to(handlers::detail))
-                .default_service(web::to(wrong_method)),
-        );
+    cfg.app_data(web::Data::new(State {
+        ctx: ctx.clone(),
+        config: Config::from_settings(&ctx.settings),
+    }));
+    mount_routes(cfg);
 }

@@ -1,0 +1,128 @@
+//! `multipart/form-data` bodies with a total cap checked before anything is read and a cap per
+//! field checked while reading (`struts` `uploadPhoto`: the photo in `userPhoto`, ≤ 3 MiB).
+
+use actix_web::HttpRequest;
+use actix_web::web::{self, Bytes, BytesMut};
+use futures_util::StreamExt;
+
+use super::failure::{FrameworkError, RequestPart};
+use super::params::{Params, Pick};
+use super::request::declared_length;
+
+/// How much a multipart body may carry.
+#[derive(Debug, Clone, Copy)]
+pub struct MultipartLimits {
+    /// The whole body, checked against Content-Length before reading and while reading.
+    pub total: usize,
+    /// One text field.
+    pub text_field: usize,
+    /// One file.
+    pub file: usize,
+}
+
+/// An uploaded file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub field: String,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+}
+
+/// A decoded multipart body: its text fields as parameters and its files.
+#[derive(Debug, Clone, Default)]
+pub struct MultipartBody {
+    pub params: Params,
+    pub files: Vec<Upload>,
+}
+
+impl MultipartBody {
+    pub fn file(&self, field: &str) -> Option<&Upload> {
+        self.files.iter().find(|upload| upload.field == field)
+    }
+}
+
+/// Why a multipart body was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultipartError {
+    /// One field went past its cap: the dialect answers in its own words ("头像不能大于3M").
+    FieldTooLarge { field: String },
+    /// The whole body, or something that is not multipart: a framework failure.
+    Framework(FrameworkError),
+}
+
+impl From<FrameworkError> for MultipartError {
+    fn from(err: FrameworkError) -> Self {
+        MultipartError::Framework(err)
+    }
+}
+
+fn malformed(detail: impl ToString) -> MultipartError {
+    MultipartError::Framework(FrameworkError::Malformed {
+        part: RequestPart::Multipart,
+        detail: detail.to_string(),
+    })
+}
+
+/// Reads a whole multipart body within `limits`. Text fields keep the first value of a
+/// repeated name (Struts); files are kept in order.
+pub async fn read_multipart(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limits: MultipartLimits,
+) -> Result<MultipartBody, MultipartError> {
+    if declared_length(req).is_some_and(|len| len > limits.total) {
+        return Err(FrameworkError::PayloadTooLarge.into());
+    }
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
+    let mut pairs = Vec::new();
+    let mut files = Vec::new();
+    let mut total = 0usize;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(malformed)?;
+        let disposition = field.content_disposition().cloned();
+        let name = disposition
+            .as_ref()
+            .and_then(|d| d.get_name())
+            .unwrap_or_default()
+            .to_owned();
+        let filename = disposition
+            .as_ref()
+            .and_then(|d| d.get_filename())
+            .map(str::to_owned);
+        let cap = if filename.is_some() {
+            limits.file
+        } else {
+            limits.text_field
+        };
+        let mut bytes = BytesMut::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            total += chunk.len();
+            if total > limits.total {
+                return Err(FrameworkError::PayloadTooLarge.into());
+            }
+            if bytes.len() + chunk.len() > cap {
+                return Err(MultipartError::FieldTooLarge { field: name });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match filename {
+            Some(filename) => files.push(Upload {
+                field: name,
+                filename: Some(filename),
+                content_type: field.content_type().map(|mime| mime.to_string()),
+                bytes: bytes.freeze(),
+            }),
+            None => {
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| malformed(format!("field `{name}` is not UTF-8 text")))?;
+                pairs.push((name, text));
+            }
+        }
+    }
+    Ok(MultipartBody {
+        params: Params::from_pairs(pairs, Pick::First),
+        files,
+    })
+}
