@@ -313,10 +313,11 @@ async fn tokens_fail_in_the_three_documented_ways() {
 }
 
 #[actix_web::test]
-async fn resetpwd_changes_the_password_and_ends_sessions() {
+async fn resetpwd_keeps_the_callers_token_and_ends_the_others() {
     let app = TestApp::spawn("").await;
     register(&app, "0000000002", "123456", "张三").await;
-    let (token, _) = login(&app, "0000000002", "123456").await;
+    let (token, id) = login(&app, "0000000002", "123456").await;
+    let (other, _) = login(&app, "0000000002", "123456").await;
     let auth = [("X-Auth-Token", token.as_str())];
     // Missing fields are reported before the token is looked at.
     assert_error(
@@ -361,17 +362,22 @@ async fn resetpwd_changes_the_password_and_ends_sessions() {
         .await,
         success(),
     );
-    // Every session ended with the change.
+    // Every other token of the user ended with the change…
     assert_error(
         &post(
             &app,
             "/api/user/resetpwd",
             r#"{"password":"654321","newpassword":"1"}"#,
-            &auth,
+            &[("X-Auth-Token", other.as_str())],
         )
         .await,
         4,
         "token无效，Token not exist",
+    );
+    // …while the caller carries on with its own, as BlueU's clients do.
+    assert_reply(
+        &post(&app, &format!("/api/user/{id}/edit"), "{}", &auth).await,
+        success(),
     );
     login(&app, "0000000002", "654321").await;
 }

@@ -4,7 +4,7 @@ mod support;
 
 use rosetta::domain::phone::Phone;
 use rosetta::domain::profile::Role;
-use rosetta::service::sms::CodeRequest;
+use rosetta::service::sms::{CodeRequest, PhoneMust, SmsRules};
 use serde_json::{Value, json};
 use support::{ADMIN_TOKEN, TestApp};
 
@@ -178,7 +178,8 @@ async fn the_outbox_lists_codes_newest_first() {
                 phone: &phone,
                 purpose: "register",
                 dialect: "struts",
-                code_length: 6,
+                rules: SmsRules::global(6),
+                phone_must: PhoneMust::BeAny,
                 client_ip: None,
             })
             .await

@@ -14,7 +14,7 @@ use rosetta::replay::har::Filter;
 use rosetta::replay::report::TranscriptReport;
 use rosetta::replay::runner::{self, Options, SmsSource, Target};
 use rosetta::replay::transcript::{self, Loaded};
-use rosetta::service::sms::CodeRequest;
+use rosetta::service::sms::{CodeRequest, PhoneMust, SmsRules};
 use serde_json::{Value, json};
 use support::{ADMIN_TOKEN, TestApp};
 
@@ -384,7 +384,8 @@ async fn sms_codes_come_from_the_core_or_the_admin_api() {
             phone: &phone,
             purpose: "register",
             dialect: "test",
-            code_length: 6,
+            rules: SmsRules::global(6),
+            phone_must: PhoneMust::BeAny,
             client_ip: None,
         })
         .await

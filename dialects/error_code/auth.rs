@@ -10,6 +10,7 @@ use crate::dialects::kit::{client_ip, header_text};
 use crate::domain::UserId;
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::LoginName;
+use crate::service::sessions::Expect;
 
 pub const TOKEN_HEADER: &str = "X-Auth-Token";
 pub const USERNAME_HEADER: &str = "X-Auth-Username";
@@ -63,7 +64,7 @@ pub async fn authenticate(ctx: &DialectContext, req: &HttpRequest) -> Result<Cal
         .ok_or_else(|| ErrorReply::new(Code::TokenInvalid, detail::TOKEN_NOT_SET))?;
     let session = ctx
         .service
-        .authenticate(super::SPEC.id, token)
+        .authenticate(super::SPEC.id, token, Expect::NOTHING)
         .await
         .map_err(|err| core_error(&err))?;
     Ok(Caller::Token {

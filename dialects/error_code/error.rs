@@ -8,7 +8,8 @@ use futures_util::future::LocalBoxFuture;
 use super::wire::{Code, ErrorReply};
 use crate::dialects::DialectContext;
 use crate::dialects::kit::{FrameworkError, Outcome, ParamError, ParamErrorKind, Reply};
-use crate::domain::CoreError;
+use crate::domain::profile::TextField;
+use crate::domain::{CoreError, Field};
 
 /// The detail texts of the original server (English source strings, `spec/BEHAVIOUR.md` §3.2).
 pub mod detail {
@@ -24,13 +25,20 @@ pub mod detail {
     pub const ENABLE_NOT_CORRECT: &str = "enable is not correct";
 }
 
-/// The canonical field names of the core as this dialect calls them.
-fn wire_field(field: &str) -> &str {
+/// The core's fields as this dialect names them (the document's names where it has them).
+fn wire_field(field: Field) -> &'static str {
     match field {
-        "nickname" => "name",
-        "birth_decade" => "century",
-        "contact_phone" => "mobile",
-        other => other,
+        Field::Password => "password",
+        Field::Profile(TextField::Nickname) => "name",
+        Field::Profile(TextField::BirthDecade) => "century",
+        Field::Profile(TextField::ContactPhone) => "mobile",
+        // Fields this document cannot set: the core's own names.
+        Field::Profile(other) => other.name(),
+        Field::FriendId
+        | Field::GroupName
+        | Field::GroupPortraitUri
+        | Field::DisplayName
+        | Field::MemberRole => field.name(),
     }
 }
 
@@ -44,7 +52,7 @@ pub fn core_error(err: &CoreError) -> ErrorReply {
         }
         CoreError::InvalidField { field, reason } => ErrorReply::new(
             Code::BadParameter,
-            format!("{} {reason}", wire_field(field)),
+            format!("{} {reason}", wire_field(*field)),
         ),
         CoreError::PhoneAlreadyRegistered | CoreError::UsernameTaken => {
             ErrorReply::new(Code::RequestFailed, "username is already taken.")

@@ -13,7 +13,7 @@ use crate::domain::credential::PasswordInput;
 use crate::domain::identity::{LoginName, UsernameError};
 use crate::domain::profile::{Gender, ProfileCard, ProfilePatch, TextField};
 use crate::domain::token::TokenShape;
-use crate::service::accounts::{NewAccount, PhoneProof};
+use crate::service::accounts::{CallerSession, NewAccount, NewPhone};
 use crate::service::sessions::SessionSpec;
 
 /// Requests of this dialect are small JSON objects.
@@ -139,16 +139,14 @@ pub async fn register(req: HttpRequest, payload: web::Payload, state: Ctx) -> An
     if let Some(mobile) = mobile.filter(|m| !m.trim().is_empty()) {
         profile = profile.set(TextField::ContactPhone, mobile.trim());
     }
+    // BlueU registers without an SMS code: a phone-shaped username is taken on trust.
     let (phone, username_identity) = match login {
-        LoginName::Phone(phone) => (Some(phone), None),
-        LoginName::Username(name) => (None, Some(name)),
+        LoginName::Phone(phone) => (NewPhone::Unverified(phone), None),
+        LoginName::Username(name) => (NewPhone::None, Some(name)),
     };
     let account = NewAccount {
-        phone,
         username: username_identity,
-        proof: PhoneProof::Unverified,
-        password: PasswordInput::Plain(password),
-        profile,
+        ..NewAccount::new(phone, PasswordInput::Plain(password), profile)
     };
     match ctx.service.register(account).await {
         Ok(_) => Ok(state.success()),
@@ -202,6 +200,12 @@ pub async fn reset_password(req: HttpRequest, payload: web::Payload, state: Ctx)
             caller.user_id(),
             &PasswordInput::Plain(old),
             &PasswordInput::Plain(new),
+            // The original kept the token that changed the password, and its clients carry on
+            // with it; every other session of the user ends.
+            match &caller {
+                Caller::Token { token, .. } => CallerSession::Keep(token),
+                Caller::Credentials { .. } => CallerSession::End,
+            },
         )
         .await
         .map_err(|err| core_error(&err))?;

@@ -1,6 +1,69 @@
 //! The errors the account core answers with. They carry no HTTP: every dialect maps each one
 //! with an exhaustive `match`, so a new error does not compile until each dialect decides.
 
+use super::profile::TextField;
+
+/// A value the core checks, named by what it is rather than by any dialect's field name, so
+/// each dialect renders its own name (and a renamed field fails to compile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Password,
+    Profile(TextField),
+    /// The other user of a friendship or blacklist entry.
+    FriendId,
+    GroupName,
+    GroupPortraitUri,
+    /// A member's or friend's display name.
+    DisplayName,
+    MemberRole,
+}
+
+impl Field {
+    /// The core's own name, for logs and the admin API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Password => "password",
+            Field::Profile(field) => field.name(),
+            Field::FriendId => "friend_id",
+            Field::GroupName => "name",
+            Field::GroupPortraitUri => "portrait_uri",
+            Field::DisplayName => "display_name",
+            Field::MemberRole => "role",
+        }
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a value was refused; each dialect words it in its own language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldReason {
+    Empty,
+    TooLong {
+        max: usize,
+    },
+    /// Control characters, or characters the rule forbids.
+    BadCharacter,
+    /// Too short, or a value outside the allowed set (a group of one character, a second
+    /// creator, befriending oneself).
+    OutOfRange,
+}
+
+impl std::fmt::Display for FieldReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldReason::Empty => f.write_str("is empty"),
+            FieldReason::TooLong { max } => write!(f, "is longer than {max} characters"),
+            FieldReason::BadCharacter => f.write_str("contains characters that are not allowed"),
+            FieldReason::OutOfRange => f.write_str("is out of range"),
+        }
+    }
+}
+
 /// Everything a use case of the core can refuse with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
@@ -8,9 +71,8 @@ pub enum CoreError {
     InvalidPhone,
     #[error("the username is not valid")]
     InvalidUsername,
-    /// `reason` reads after the field's name: "is longer than 64 characters".
     #[error("{field} {reason}")]
-    InvalidField { field: &'static str, reason: String },
+    InvalidField { field: Field, reason: FieldReason },
     #[error("the phone number is already registered")]
     PhoneAlreadyRegistered,
     #[error("the username is already taken")]
@@ -69,26 +131,16 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    pub fn invalid(field: &'static str, reason: impl Into<String>) -> CoreError {
-        CoreError::InvalidField {
-            field,
-            reason: reason.into(),
-        }
+    pub fn invalid(field: Field, reason: FieldReason) -> CoreError {
+        CoreError::InvalidField { field, reason }
     }
 }
 
 impl From<super::profile::ProfileError> for CoreError {
     fn from(err: super::profile::ProfileError) -> Self {
-        use super::profile::ProfileError;
-        // The reason leaves the field out, so each dialect can name the field its own way.
-        match err {
-            ProfileError::TooLong { field, max } => {
-                CoreError::invalid(field, format!("is longer than {max} characters"))
-            }
-            ProfileError::ControlCharacter { field } => {
-                CoreError::invalid(field, "contains control characters")
-            }
-            ProfileError::EmptyNickname => CoreError::invalid("nickname", "is empty"),
+        CoreError::InvalidField {
+            field: Field::Profile(err.field),
+            reason: err.reason,
         }
     }
 }

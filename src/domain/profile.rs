@@ -1,5 +1,6 @@
 //! The canonical user profile (`spec/BEHAVIOUR.md` §9) and the rules for changing it.
 
+use super::error::FieldReason;
 use super::{EpochMillis, UserId, phone::Phone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -198,17 +199,39 @@ pub struct ProfilePatch {
     pub push_enabled: Option<bool>,
 }
 
+/// A profile value the core's own limits refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProfileError {
-    #[error("{field} is longer than {max} characters")]
-    TooLong { field: &'static str, max: usize },
-    #[error("{field} contains control characters")]
-    ControlCharacter { field: &'static str },
-    #[error("nickname is empty")]
-    EmptyNickname,
+#[error("{} {reason}", field.name())]
+pub struct ProfileError {
+    pub field: TextField,
+    pub reason: FieldReason,
+}
+
+/// A recommender as the core resolved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recommender {
+    User(UserId),
+    /// Neither a known user id nor the phone of a known account: kept as sent.
+    Unresolved(String),
 }
 
 impl ProfilePatch {
+    /// Sets the recommender: a resolved user replaces any raw value, an unresolved one is kept
+    /// as text with no user behind it.
+    pub fn recommender(mut self, recommender: Recommender) -> Self {
+        match recommender {
+            Recommender::User(id) => {
+                self.recommender_id = Some(Some(id));
+                self.text.push((TextField::RecommenderRaw, id.to_string()));
+            }
+            Recommender::Unresolved(raw) => {
+                self.recommender_id = Some(None);
+                self.text.push((TextField::RecommenderRaw, raw));
+            }
+        }
+        self
+    }
+
     pub fn set(mut self, field: TextField, value: impl Into<String>) -> Self {
         self.text.push((field, value.into()));
         self
@@ -233,19 +256,17 @@ impl ProfilePatch {
 
 /// Checks one text value against the core's limits.
 pub fn validate_text(field: TextField, value: &str) -> Result<(), ProfileError> {
+    let refuse = |reason| Err(ProfileError { field, reason });
     if value.chars().count() > field.max_chars() {
-        return Err(ProfileError::TooLong {
-            field: field.name(),
+        return refuse(FieldReason::TooLong {
             max: field.max_chars(),
         });
     }
     if value.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ProfileError::ControlCharacter {
-            field: field.name(),
-        });
+        return refuse(FieldReason::BadCharacter);
     }
     if field == TextField::Nickname && value.trim().is_empty() {
-        return Err(ProfileError::EmptyNickname);
+        return refuse(FieldReason::Empty);
     }
     Ok(())
 }
@@ -271,13 +292,28 @@ mod tests {
         let ok = ProfilePatch::default().set(TextField::Nickname, "张三");
         assert!(ok.validate().is_ok());
         let long = ProfilePatch::default().set(TextField::Nickname, "x".repeat(65));
-        assert!(matches!(long.validate(), Err(ProfileError::TooLong { .. })));
+        assert_eq!(
+            long.validate(),
+            Err(ProfileError {
+                field: TextField::Nickname,
+                reason: FieldReason::TooLong { max: 64 }
+            })
+        );
         let empty = ProfilePatch::default().set(TextField::Nickname, "  ");
-        assert_eq!(empty.validate(), Err(ProfileError::EmptyNickname));
+        assert_eq!(
+            empty.validate(),
+            Err(ProfileError {
+                field: TextField::Nickname,
+                reason: FieldReason::Empty
+            })
+        );
         let ctrl = ProfilePatch::default().set(TextField::City, "a\u{0}b");
-        assert!(matches!(
+        assert_eq!(
             ctrl.validate(),
-            Err(ProfileError::ControlCharacter { .. })
-        ));
+            Err(ProfileError {
+                field: TextField::City,
+                reason: FieldReason::BadCharacter
+            })
+        );
     }
 }

@@ -16,7 +16,7 @@ use crate::domain::identity::Username;
 use crate::domain::phone::Phone;
 use crate::domain::profile::{ProfilePatch, Role, TextField};
 use crate::domain::social::GroupRole;
-use crate::service::accounts::{NewAccount, PhoneProof};
+use crate::service::accounts::{NewAccount, NewPhone};
 
 pub fn scope() -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
@@ -126,8 +126,8 @@ fn core_error(err: &CoreError) -> HttpResponse {
         | CoreError::SmsIpLimit => StatusCode::TOO_MANY_REQUESTS,
         CoreError::SmsRejectedPhone | CoreError::SmsSendFailed => StatusCode::BAD_GATEWAY,
         CoreError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-        CoreError::Internal(message) => {
-            tracing::error!(%message, "admin API internal error");
+        // The core has logged it; the caller learns nothing more.
+        CoreError::Internal(_) => {
             return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
         }
     };
@@ -199,11 +199,12 @@ async fn create_user(state: web::Data<OpsState>, body: web::Json<NewUser>) -> Ht
         Err(err) => return error(StatusCode::BAD_REQUEST, format!("username: {err}")),
     };
     let account = NewAccount {
-        phone: Some(phone),
         username,
-        proof: PhoneProof::Unverified,
-        password: PasswordInput::Plain(body.password),
-        profile: ProfilePatch::default().set(TextField::Nickname, body.nickname),
+        ..NewAccount::new(
+            NewPhone::Unverified(phone),
+            PasswordInput::Plain(body.password),
+            ProfilePatch::default().set(TextField::Nickname, body.nickname),
+        )
     };
     respond(
         state

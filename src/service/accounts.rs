@@ -1,11 +1,13 @@
 //! Accounts: registration, login with lockout and throttling, password change and reset.
 
 use super::Service;
+use super::sessions::token_hash;
+use super::sms::VerifiedPhone;
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::{LoginName, Username};
 use crate::domain::phone::Phone;
 use crate::domain::profile::{ProfilePatch, TextField};
-use crate::domain::{CoreError, UserId};
+use crate::domain::{CoreError, Field, FieldReason, UserId};
 use crate::storage::models::{CredentialRow, UserChanges};
 use crate::storage::{self, write_tx};
 
@@ -14,63 +16,74 @@ const MINUTE_MS: i64 = 60_000;
 const LOCKOUT_BASE_MS: i64 = 60_000;
 const LOCKOUT_MAX_MS: i64 = 3_600_000;
 
-/// How the phone of a new account was proven.
+/// The phone identity of a new account.
 #[derive(Debug, Clone)]
-pub enum PhoneProof {
-    /// A code sent to the phone for `purpose`; consumed by the registration.
-    SmsCode {
-        purpose: String,
-        code: String,
-        universal: Option<String>,
-    },
-    /// A ticket from an earlier verification (its phone is the account's phone).
-    Ticket(String),
-    /// No proof: the admin API and dialects whose documents register without SMS.
-    Unverified,
+pub enum NewPhone {
+    /// No phone (a username account).
+    None,
+    /// A phone proven by a code or ticket just checked (see [`Service::verify_code`]).
+    Verified(VerifiedPhone),
+    /// A phone taken on trust: the admin API, and dialects whose documents register without
+    /// an SMS code (BlueU).
+    Unverified(Phone),
 }
 
 /// A registration.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
-    pub phone: Option<Phone>,
+    pub phone: NewPhone,
     pub username: Option<Username>,
-    pub proof: PhoneProof,
     pub password: PasswordInput,
     /// Canonical profile fields set at registration (nickname included).
     pub profile: ProfilePatch,
+    /// The nickname when the profile sets none, made from the new id inside the registering
+    /// transaction (`rest`: `小时候用户<userId>`).
+    pub nickname_from_id: Option<fn(UserId) -> String>,
+}
+
+impl NewAccount {
+    pub fn new(phone: NewPhone, password: PasswordInput, profile: ProfilePatch) -> NewAccount {
+        NewAccount {
+            phone,
+            username: None,
+            password,
+            profile,
+            nickname_from_id: None,
+        }
+    }
+}
+
+/// What happens to the caller's own session when the caller changes the password: every other
+/// session of the user, in every dialect, ends either way.
+#[derive(Debug, Clone, Copy)]
+pub enum CallerSession<'a> {
+    /// The session with this token survives (BlueU and SealTalk clients carry on with it).
+    Keep(&'a str),
+    /// The caller is logged out too (Struts: "后台会注销登陆信息"), or has no session.
+    End,
 }
 
 impl Service {
-    /// Creates an account. The proof is checked first, then the password is hashed, then the
-    /// account and its identities are written in one transaction; a phone or username claimed
-    /// meanwhile by another registration answers `PhoneAlreadyRegistered` / `UsernameTaken`.
+    /// Creates an account: the password is hashed, then the account and its identities are
+    /// written in one transaction; a phone or username claimed meanwhile by another
+    /// registration answers `PhoneAlreadyRegistered` / `UsernameTaken`. A dialect that must
+    /// check in its own order verifies the phone first and passes the [`VerifiedPhone`].
     pub async fn register(&self, account: NewAccount) -> Result<UserId, CoreError> {
         account.profile.validate()?;
         if account.password.is_empty() {
-            return Err(CoreError::invalid("password", "is empty"));
+            return Err(CoreError::invalid(Field::Password, FieldReason::Empty));
         }
-        let phone = match &account.proof {
-            PhoneProof::SmsCode {
-                purpose,
-                code,
-                universal,
-            } => {
-                let phone = account.phone.clone().ok_or(CoreError::InvalidPhone)?;
-                if self.is_phone_registered(&phone).await? {
-                    return Err(CoreError::PhoneAlreadyRegistered);
-                }
-                self.verify_code(&phone, purpose, code, universal.as_deref())
-                    .await?;
-                Some(phone)
-            }
-            PhoneProof::Ticket(ticket) => Some(self.redeem_ticket(ticket).await?.phone),
-            PhoneProof::Unverified => account.phone.clone(),
+        let phone = match &account.phone {
+            NewPhone::None => None,
+            NewPhone::Verified(verified) => Some(verified.phone().clone()),
+            NewPhone::Unverified(phone) => Some(phone.clone()),
         };
         let hash = self.inner.hasher.hash(account.password.canonical()).await?;
         let now = self.now_ms();
         let mut row = profile_changes(&account.profile);
         row.created_at = Some(now);
         row.updated_at = Some(now);
+        let nickname_from_id = account.nickname_from_id.filter(|_| row.nickname.is_none());
         if row.nickname.is_none() {
             row.nickname = Some(String::new());
         }
@@ -78,6 +91,13 @@ impl Service {
         self.db(move |conn| {
             write_tx(conn, |conn| {
                 let id = storage::users::insert_user(conn, &row)?;
+                if let Some(nickname) = nickname_from_id {
+                    let named = UserChanges {
+                        nickname: Some(nickname(id)),
+                        ..UserChanges::default()
+                    };
+                    storage::users::update(conn, id, &named)?;
+                }
                 if let Some(phone) = &phone
                     && storage::users::claim_phone(conn, id, phone.region(), phone.number())?
                         .is_none()
@@ -241,44 +261,36 @@ impl Service {
             .await
     }
 
-    /// Changes a password knowing the old one; every session of the user is revoked.
+    /// Changes a password knowing the old one. Every other session of the user, in every
+    /// dialect, is revoked; the caller's own as `caller` says.
     pub async fn change_password(
         &self,
         user_id: UserId,
         old: &PasswordInput,
         new: &PasswordInput,
+        caller: CallerSession<'_>,
     ) -> Result<(), CoreError> {
         if !self.check_password(user_id, old).await? {
             return Err(CoreError::WrongPassword);
         }
-        self.set_password(user_id, new).await
+        let keep = match caller {
+            CallerSession::Keep(token) => Some(token_hash(token)),
+            CallerSession::End => None,
+        };
+        self.set_password(user_id, new, keep).await
     }
 
-    /// Sets a new password for the account of a verified phone; every session is revoked.
-    /// Refusals after the proof: `UserNotFound`, `AccountBanned`, and `SamePassword` when
-    /// `reject_same` (a dialect whose document forbids reusing the old password).
+    /// Sets a new password for the account of a verified phone (a reset by SMS); every session
+    /// of the user is revoked. Refusals: `UserNotFound`, `AccountBanned`, and `SamePassword`
+    /// when `reject_same` (a dialect whose document forbids reusing the old password).
     pub async fn reset_password(
         &self,
-        phone: &Phone,
-        proof: PhoneProof,
+        proof: &VerifiedPhone,
         new: &PasswordInput,
         reject_same: bool,
     ) -> Result<UserId, CoreError> {
-        let phone = match proof {
-            PhoneProof::SmsCode {
-                purpose,
-                code,
-                universal,
-            } => {
-                self.verify_code(phone, &purpose, &code, universal.as_deref())
-                    .await?;
-                phone.clone()
-            }
-            PhoneProof::Ticket(ticket) => self.redeem_ticket(&ticket).await?.phone,
-            PhoneProof::Unverified => phone.clone(),
-        };
         let user_id = self
-            .find_user_by_phone(&phone)
+            .find_user_by_phone(proof.phone())
             .await?
             .ok_or(CoreError::UserNotFound)?;
         let banned = self
@@ -291,13 +303,20 @@ impl Service {
         if reject_same && self.check_password(user_id, new).await? {
             return Err(CoreError::SamePassword);
         }
-        self.set_password(user_id, new).await?;
+        self.set_password(user_id, new, None).await?;
         Ok(user_id)
     }
 
-    async fn set_password(&self, user_id: UserId, new: &PasswordInput) -> Result<(), CoreError> {
+    /// Stores a new credential and revokes every session of the user but the one whose token
+    /// hashes to `keep`.
+    async fn set_password(
+        &self,
+        user_id: UserId,
+        new: &PasswordInput,
+        keep: Option<String>,
+    ) -> Result<(), CoreError> {
         if new.is_empty() {
-            return Err(CoreError::invalid("password", "is empty"));
+            return Err(CoreError::invalid(Field::Password, FieldReason::Empty));
         }
         let hash = self.inner.hasher.hash(new.canonical()).await?;
         let now = self.now_ms();
@@ -306,7 +325,7 @@ impl Service {
                 if storage::users::set_password(conn, user_id, &hash, now)? == 0 {
                     return Err(CoreError::UserNotFound);
                 }
-                storage::sessions::delete_all_of_user(conn, user_id)?;
+                storage::sessions::delete_all_of_user_except(conn, user_id, keep.as_deref())?;
                 Ok(())
             })
         })

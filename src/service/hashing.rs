@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use super::logged_internal;
 use crate::domain::CoreError;
 
 pub struct PasswordHasher {
@@ -48,7 +49,7 @@ impl PasswordHasher {
             value
         })
         .await
-        .map_err(|e| CoreError::Internal(format!("hashing task: {e}")))?;
+        .map_err(|e| logged_internal(format!("hashing task: {e}")))?;
         Ok(result)
     }
 
@@ -57,7 +58,7 @@ impl PasswordHasher {
         let cost = self.cost;
         self.run(move || bcrypt::hash(canonical, cost))
             .await?
-            .map_err(|e| CoreError::Internal(format!("bcrypt: {e}")))
+            .map_err(|e| logged_internal(format!("bcrypt: {e}")))
     }
 
     /// Verifies the canonical secret against a stored hash; a malformed hash never matches.

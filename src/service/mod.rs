@@ -94,21 +94,32 @@ impl Service {
         &self.inner.config
     }
 
-    /// Runs storage work on the blocking pool with a pooled connection.
-    pub(crate) async fn db<T, F>(&self, work: F) -> Result<T, CoreError>
+    /// An internal failure, logged here once (inside the request's span, so with its request
+    /// id); dialects only choose what their clients see.
+    pub(crate) fn internal(&self, message: String) -> CoreError {
+        logged_internal(message)
+    }
+
+    /// Runs storage work on the blocking pool with a pooled connection. Internal failures of
+    /// the work are logged here, back on the request's task.
+    async fn db<T, F>(&self, work: F) -> Result<T, CoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, CoreError> + Send + 'static,
     {
         let pool = self.inner.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        let outcome = tokio::task::spawn_blocking(move || {
             let mut conn = pool
                 .get()
                 .map_err(|e| CoreError::Internal(format!("database pool: {e}")))?;
             work(&mut conn)
         })
         .await
-        .map_err(|e| CoreError::Internal(format!("storage task: {e}")))?
+        .unwrap_or_else(|e| Err(CoreError::Internal(format!("storage task: {e}"))));
+        match outcome {
+            Err(CoreError::Internal(message)) => Err(logged_internal(message)),
+            other => other,
+        }
     }
 
     /// True when the database answers within `limit` (readiness probes give up quickly).
@@ -136,6 +147,13 @@ impl Service {
     }
 }
 
+/// Logs an internal failure and returns it; the message is for logs, never for clients.
+pub(crate) fn logged_internal(message: String) -> CoreError {
+    tracing::error!(%message, "internal error");
+    CoreError::Internal(message)
+}
+
+/// Not logged here: [`Service::db`] logs what comes out of storage work, once.
 impl From<diesel::result::Error> for CoreError {
     fn from(err: diesel::result::Error) -> Self {
         CoreError::Internal(format!("database: {err}"))

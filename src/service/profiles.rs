@@ -3,11 +3,13 @@
 use super::Service;
 use super::accounts::profile_changes;
 use crate::domain::phone::Phone;
-use crate::domain::profile::{Gender, Profile, ProfileCard, ProfilePatch, Role, TextField};
+use crate::domain::profile::{
+    Gender, Profile, ProfileCard, ProfilePatch, Recommender, Role, TextField,
+};
 use crate::domain::{CoreError, UserId};
 use crate::storage::models::UserChanges;
 use crate::storage::social::VersionKind;
-use crate::storage::users::UserRecord;
+use crate::storage::users::{CardRow, UserRecord};
 use crate::storage::{self, write_tx};
 
 impl Service {
@@ -21,51 +23,24 @@ impl Service {
 
     /// The public fields of a profile, read cheaply (the hot path of detail lookups).
     pub async fn profile_card(&self, user_id: UserId) -> Result<ProfileCard, CoreError> {
-        let (
-            (
-                id,
-                nickname,
-                avatar_url,
-                gender,
-                birth_decade,
-                signature,
-                contact_phone,
-                push_enabled,
-                updated_at,
-            ),
-            phone,
-        ) = self
-            .db(move |conn| storage::users::load_card(conn, user_id).map_err(CoreError::from))
+        self.db(move |conn| storage::users::load_card(conn, user_id).map_err(CoreError::from))
             .await?
-            .ok_or(CoreError::UserNotFound)?;
-        Ok(ProfileCard {
-            id,
-            phone: phone.map(|(region, number)| Phone::from_stored(region, number)),
-            nickname,
-            avatar_url,
-            gender: Gender::from_code(gender),
-            birth_decade,
-            signature,
-            contact_phone,
-            push_enabled,
-            updated_at,
-        })
+            .map(card_from)
+            .ok_or(CoreError::UserNotFound)
     }
 
-    /// Profiles of several users in ascending id order; unknown ids are left out.
-    pub async fn profiles(&self, mut ids: Vec<UserId>) -> Result<Vec<Profile>, CoreError> {
+    /// The cards of many users with one query (SealTalk's `batch`, the users of a blacklist,
+    /// a friend list or a group), in ascending id order; unknown ids are left out.
+    pub async fn profile_cards(&self, mut ids: Vec<UserId>) -> Result<Vec<ProfileCard>, CoreError> {
         ids.sort_unstable();
         ids.dedup();
-        self.db(move |conn| {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(record) = storage::users::load(conn, id)? {
-                    out.push(profile_from(record));
-                }
-            }
-            Ok(out)
-        })
-        .await
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .db(move |conn| storage::users::load_cards(conn, &ids).map_err(CoreError::from))
+            .await?;
+        Ok(rows.into_iter().map(card_from).collect())
     }
 
     /// Applies a partial update. A change of nickname or avatar URL moves the user's own version
@@ -116,6 +91,36 @@ impl Service {
             })
         })
         .await
+    }
+
+    /// Resolves a recommender as a client sent it (`code_sec`'s `recommend_user_id`): a known
+    /// user id, else the 11-digit mainland phone of a known account; anything else is kept as
+    /// sent, with no user behind it. The result goes into a profile patch.
+    pub async fn resolve_recommender(&self, sent: &str) -> Result<Recommender, CoreError> {
+        let sent = sent.trim();
+        if let Ok(id) = sent.parse::<UserId>()
+            && self.user_exists(id).await?
+        {
+            return Ok(Recommender::User(id));
+        }
+        if let Ok(phone) = Phone::parse("86", sent)
+            && let Some(id) = self.find_user_by_phone(&phone).await?
+        {
+            return Ok(Recommender::User(id));
+        }
+        Ok(Recommender::Unresolved(sent.to_owned()))
+    }
+
+    /// The phone of a user's recommender, when the recommender is a known user with a phone.
+    pub async fn recommender_phone(&self, profile: &Profile) -> Result<Option<Phone>, CoreError> {
+        match profile.recommender_id {
+            Some(id) => match self.profile_card(id).await {
+                Ok(card) => Ok(card.phone),
+                Err(CoreError::UserNotFound) => Ok(None),
+                Err(err) => Err(err),
+            },
+            None => Ok(None),
+        }
     }
 
     pub async fn user_exists(&self, user_id: UserId) -> Result<bool, CoreError> {
@@ -170,6 +175,35 @@ impl Service {
             },
         )
         .await
+    }
+}
+
+fn card_from(row: CardRow) -> ProfileCard {
+    let (
+        (
+            id,
+            nickname,
+            avatar_url,
+            gender,
+            birth_decade,
+            signature,
+            contact_phone,
+            push_enabled,
+            updated_at,
+        ),
+        phone,
+    ) = row;
+    ProfileCard {
+        id,
+        phone: phone.map(|(region, number)| Phone::from_stored(region, number)),
+        nickname,
+        avatar_url,
+        gender: Gender::from_code(gender),
+        birth_decade,
+        signature,
+        contact_phone,
+        push_enabled,
+        updated_at,
     }
 }
 

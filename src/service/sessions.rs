@@ -23,6 +23,23 @@ pub struct SessionSpec {
     pub single_per_user: bool,
 }
 
+/// What a dialect's request claims beside its token, checked against the session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expect<'a> {
+    /// The user id sent with the token (`code_sec`'s `uid` beside `sec`).
+    pub user_id: Option<UserId>,
+    /// The client or device id sent with the token (`struts`'s `client` header).
+    pub client_id: Option<&'a str>,
+}
+
+impl Expect<'_> {
+    /// The token alone.
+    pub const NOTHING: Expect<'static> = Expect {
+        user_id: None,
+        client_id: None,
+    };
+}
+
 /// A freshly issued session; `token` is shown to the client once and never stored.
 #[derive(Debug, Clone)]
 pub struct IssuedSession {
@@ -81,11 +98,13 @@ impl Service {
     }
 
     /// The session a token names in a dialect: `SessionNotFound` for unknown, revoked or banned,
-    /// `SessionExpired` past its expiry.
+    /// or when it does not meet `expect` (another user than the one claimed, another client
+    /// than the one it is bound to); `SessionExpired` past its expiry.
     pub async fn authenticate(
         &self,
         dialect: &'static str,
         token: &str,
+        expect: Expect<'_>,
     ) -> Result<SessionInfo, CoreError> {
         if token.is_empty() {
             return Err(CoreError::SessionNotFound);
@@ -97,6 +116,16 @@ impl Service {
             .await?
             .ok_or(CoreError::SessionNotFound)?;
         if banned {
+            return Err(CoreError::SessionNotFound);
+        }
+        if expect.user_id.is_some_and(|claimed| claimed != row.user_id) {
+            return Err(CoreError::SessionNotFound);
+        }
+        // A session bound to a client refuses another client; a request that names none, or a
+        // session bound to none, is accepted (the `struts` document's leniency).
+        if let (Some(sent), Some(bound)) = (expect.client_id, row.client_id.as_deref())
+            && sent != bound
+        {
             return Err(CoreError::SessionNotFound);
         }
         if now >= row.expires_at {

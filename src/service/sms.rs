@@ -1,9 +1,11 @@
 //! SMS verification codes per `(phone, purpose)`, their throttles, and verification tickets.
 
+use std::time::Duration;
+
 use rand::Rng;
 
-use super::Service;
 use super::sms_sender::{SmsMessage, SmsOutcome, SmsSender, message_text};
+use super::{Service, SmsPolicy};
 use crate::domain::CoreError;
 use crate::domain::phone::Phone;
 use crate::storage::models::{NewOutboxRow, SmsCodeRow, TicketRow};
@@ -16,6 +18,40 @@ const DAY_MS: i64 = 86_400_000;
 /// Daily caps follow the calendar day of the documents' users (Asia/Shanghai, UTC+8).
 const SHANGHAI_OFFSET_MS: i64 = 8 * HOUR_MS;
 
+/// A dialect's own SMS rules: each `None` falls back to the global `[sms]` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsRules {
+    /// 4 to 6 digits.
+    pub code_length: usize,
+    pub code_ttl: Option<Duration>,
+    pub resend_interval: Option<Duration>,
+    pub daily_limit_per_phone: Option<u32>,
+}
+
+impl SmsRules {
+    /// Codes of `code_length` digits under the global settings.
+    pub const fn global(code_length: usize) -> SmsRules {
+        SmsRules {
+            code_length,
+            code_ttl: None,
+            resend_interval: None,
+            daily_limit_per_phone: None,
+        }
+    }
+}
+
+/// What the phone's account must be for a code to be sent (checked before anything is
+/// counted or sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneMust {
+    /// Any phone.
+    BeAny,
+    /// Registered (a password reset): otherwise `UserNotFound`.
+    BeRegistered,
+    /// Not registered yet (a sign-up): otherwise `PhoneAlreadyRegistered`.
+    BeNew,
+}
+
 /// A request for a code.
 #[derive(Debug, Clone)]
 pub struct CodeRequest<'a> {
@@ -23,10 +59,34 @@ pub struct CodeRequest<'a> {
     /// The dialect's name for what the code is for (`register`, `signup`, `resetPassword`, …).
     pub purpose: &'a str,
     pub dialect: &'a str,
-    /// 4 to 6 digits.
-    pub code_length: usize,
+    pub rules: SmsRules,
+    pub phone_must: PhoneMust,
     pub client_ip: Option<&'a str>,
 }
+
+/// Proof that a phone was verified for a purpose just now, by a code or a ticket. Only the
+/// service makes one, so `register` and `reset_password` can trust it, and each dialect can
+/// verify first and run its other checks in its document's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPhone {
+    phone: Phone,
+    purpose: String,
+}
+
+impl VerifiedPhone {
+    pub fn phone(&self) -> &Phone {
+        &self.phone
+    }
+
+    pub fn purpose(&self) -> &str {
+        &self.purpose
+    }
+}
+
+/// A dialect's legacy universal code (test mode only): accepted in place of the sent code,
+/// but only where a code was sent and has not expired, as SealTalk's `9999` was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UniversalCode<'a>(pub &'a str);
 
 /// A message in the `log` sender's outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +99,9 @@ pub struct OutboxMessage {
     pub sent_at: i64,
 }
 
-/// A ticket that proves a phone was verified, for flows that verify first and act later.
+/// A ticket that proves a phone was verified for a purpose, for flows that verify first and
+/// act later (SealTalk's `verification_token`). `expires_at` is `i64::MAX` for a ticket
+/// without a lifetime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
     pub ticket: String,
@@ -70,19 +132,42 @@ impl Service {
             .collect()
     }
 
-    /// Generates, stores and sends a code. Refusals, in order: the resend interval
+    /// Generates, stores and sends a code. Refusals, in order: the phone's precondition
+    /// (`UserNotFound` / `PhoneAlreadyRegistered`), the resend interval
     /// (`SmsTooSoon`), the daily cap per phone, the hourly cap per client address. A failed
     /// delivery withdraws the code and is reported (`SmsSendFailed`), never swallowed.
     pub async fn send_code(&self, request: CodeRequest<'_>) -> Result<i64, CoreError> {
-        if !(4..=6).contains(&request.code_length) {
-            return Err(CoreError::Internal(format!(
+        let rules = request.rules;
+        if !(4..=6).contains(&rules.code_length) {
+            return Err(self.internal(format!(
                 "code length {} is outside 4..=6",
-                request.code_length
+                rules.code_length
             )));
         }
-        let policy = self.config().sms.clone();
+        match request.phone_must {
+            PhoneMust::BeAny => {}
+            PhoneMust::BeRegistered => {
+                if !self.is_phone_registered(request.phone).await? {
+                    return Err(CoreError::UserNotFound);
+                }
+            }
+            PhoneMust::BeNew => {
+                if self.is_phone_registered(request.phone).await? {
+                    return Err(CoreError::PhoneAlreadyRegistered);
+                }
+            }
+        }
+        let global = self.config().sms.clone();
+        let policy = SmsPolicy {
+            code_ttl: rules.code_ttl.unwrap_or(global.code_ttl),
+            resend_interval: rules.resend_interval.unwrap_or(global.resend_interval),
+            daily_limit_per_phone: rules
+                .daily_limit_per_phone
+                .unwrap_or(global.daily_limit_per_phone),
+            hourly_limit_per_ip: global.hourly_limit_per_ip,
+        };
         let now = self.now_ms();
-        let code = self.new_code(request.code_length);
+        let code = self.new_code(rules.code_length);
         let ttl_ms = i64::try_from(policy.code_ttl.as_millis()).unwrap_or(i64::MAX);
         let interval_ms = i64::try_from(policy.resend_interval.as_millis()).unwrap_or(i64::MAX);
         let row = SmsCodeRow {
@@ -96,13 +181,21 @@ impl Service {
             consumed: false,
         };
         let ip = request.client_ip.map(str::to_owned);
+        let own_daily_cap = rules.daily_limit_per_phone.is_some();
+        let dialect = request.dialect.to_owned();
         let stored = row.clone();
         self.db(move |conn| {
             write_tx(conn, |conn| {
                 if !storage::sms::put_code_if_idle(conn, &stored, now - interval_ms)? {
                     return Err(CoreError::SmsTooSoon);
                 }
-                let subject = format!("{}:{}", stored.region, stored.phone);
+                // A dialect with its own cap counts its own sends; otherwise every send to the
+                // phone counts against the global cap.
+                let subject = if own_daily_cap {
+                    format!("{dialect}:{}:{}", stored.region, stored.phone)
+                } else {
+                    format!("{}:{}", stored.region, stored.phone)
+                };
                 let today = storage::sms::hit_counter(
                     conn,
                     "sms_phone_day",
@@ -192,66 +285,76 @@ impl Service {
         }
     }
 
-    /// Checks a code and consumes it. `universal` is a dialect's legacy test code, passed only in
-    /// test mode. A code dies after [`MAX_WRONG_ATTEMPTS`] wrong guesses.
+    /// Checks a code and consumes it, proving the phone. Refusals, in order: no code was sent
+    /// for this phone and purpose (`CodeNotRequested`), it has expired (`CodeExpired`), then —
+    /// unless it is the dialect's universal code (test mode only) — it was used or guessed
+    /// wrong [`MAX_WRONG_ATTEMPTS`] times, or it is wrong (`CodeWrong`).
     pub async fn verify_code(
         &self,
         phone: &Phone,
         purpose: &str,
         code: &str,
-        universal: Option<&str>,
-    ) -> Result<(), CoreError> {
-        let (region, number, purpose, code) = (
+        universal: Option<UniversalCode<'_>>,
+    ) -> Result<VerifiedPhone, CoreError> {
+        let (region, number, owned_purpose, code) = (
             phone.region().to_owned(),
             phone.number().to_owned(),
             purpose.to_owned(),
             code.trim().to_owned(),
         );
-        let universal = universal.map(str::to_owned);
+        let universal = universal
+            .filter(|_| self.config().testing.enabled)
+            .map(|u| u.0.to_owned());
         let now = self.now_ms();
         self.db(move |conn| {
             write_tx(conn, |conn| {
-                let row = storage::sms::find_code(conn, &region, &number, &purpose)?;
-                if let Some(universal) = &universal
-                    && codes_equal(&code, universal)
-                {
-                    if let Some(row) = &row {
-                        storage::sms::consume_code(conn, row)?;
-                    }
-                    return Ok(Ok(()));
-                }
-                let Some(row) = row else {
+                let Some(row) = storage::sms::find_code(conn, &region, &number, &owned_purpose)?
+                else {
                     return Ok(Err(CoreError::CodeNotRequested));
                 };
-                if row.consumed || row.failed_attempts >= MAX_WRONG_ATTEMPTS {
-                    return Ok(Err(CoreError::CodeWrong));
-                }
                 if now >= row.expires_at {
                     return Ok(Err(CoreError::CodeExpired));
                 }
-                if !codes_equal(&code, &row.code) {
-                    // The count must be committed even though the answer is a refusal.
-                    storage::sms::count_wrong_code(conn, &row)?;
-                    return Ok(Err(CoreError::CodeWrong));
+                let is_universal = universal
+                    .as_deref()
+                    .is_some_and(|universal| codes_equal(&code, universal));
+                if !is_universal {
+                    if row.consumed || row.failed_attempts >= MAX_WRONG_ATTEMPTS {
+                        return Ok(Err(CoreError::CodeWrong));
+                    }
+                    if !codes_equal(&code, &row.code) {
+                        // The count must be committed even though the answer is a refusal.
+                        storage::sms::count_wrong_code(conn, &row)?;
+                        return Ok(Err(CoreError::CodeWrong));
+                    }
                 }
                 storage::sms::consume_code(conn, &row)?;
                 Ok(Ok(()))
             })
         })
-        .await?
+        .await??;
+        Ok(VerifiedPhone {
+            phone: phone.clone(),
+            purpose: purpose.to_owned(),
+        })
     }
 
-    /// Verifies a code and returns a ticket for the phone; a phone keeps the same live ticket.
+    /// Verifies a code and returns a ticket for the phone and purpose; while it lives, the phone
+    /// keeps the same ticket (SealTalk clients reuse it for register and reset). `lifetime`
+    /// `None` is a ticket that never expires.
     pub async fn verify_code_for_ticket(
         &self,
         phone: &Phone,
         purpose: &str,
         code: &str,
-        universal: Option<&str>,
-        ticket_ttl_ms: i64,
+        universal: Option<UniversalCode<'_>>,
+        lifetime: Option<Duration>,
     ) -> Result<Ticket, CoreError> {
         self.verify_code(phone, purpose, code, universal).await?;
         let now = self.now_ms();
+        let expires_at = lifetime.map_or(i64::MAX, |lifetime| {
+            now.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX))
+        });
         let (region, number, purpose) = (
             phone.region().to_owned(),
             phone.number().to_owned(),
@@ -271,7 +374,7 @@ impl Service {
                         phone: number,
                         purpose,
                         created_at: now,
-                        expires_at: now.saturating_add(ticket_ttl_ms),
+                        expires_at,
                     };
                     storage::sms::insert_ticket(conn, &row)?;
                     Ok(row)
@@ -281,16 +384,24 @@ impl Service {
         Ok(ticket_from_row(row))
     }
 
-    /// The phone a ticket proves; tickets stay usable until they expire.
-    pub async fn redeem_ticket(&self, ticket: &str) -> Result<Ticket, CoreError> {
+    /// The phone a ticket proves for `purpose`; tickets stay usable until they expire, and a
+    /// ticket of another purpose is unknown here.
+    pub async fn redeem_ticket(
+        &self,
+        ticket: &str,
+        purpose: &str,
+    ) -> Result<VerifiedPhone, CoreError> {
         let key = ticket.trim().to_ascii_lowercase();
         let now = self.now_ms();
         let row = self
             .db(move |conn| storage::sms::find_ticket(conn, &key).map_err(CoreError::from))
             .await?
-            .filter(|row| row.expires_at > now)
+            .filter(|row| row.expires_at > now && row.purpose == purpose)
             .ok_or(CoreError::TicketUnknown)?;
-        Ok(ticket_from_row(row))
+        Ok(VerifiedPhone {
+            phone: Phone::from_stored(row.region, row.phone),
+            purpose: row.purpose,
+        })
     }
 
     /// The `log` sender's outbox, newest first.

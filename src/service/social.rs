@@ -5,10 +5,10 @@ use crate::domain::social::{
     BlacklistEntry, DataVersions, Friendship, FriendshipStatus, Group, GroupRole,
     MAX_GROUP_MEMBERS, MemberSettings, Membership, NotifyMode,
 };
-use crate::domain::{CoreError, EpochMillis, GroupId, UserId};
+use crate::domain::{CoreError, EpochMillis, Field, FieldReason, GroupId, UserId};
 use crate::storage::models::{BlacklistRow, FriendshipRow, GroupRow, MemberRow};
 use crate::storage::social::VersionKind;
-use crate::storage::{self, DbConnection, write_tx};
+use crate::storage::{self, DbConnection, read_tx, write_tx};
 
 /// Everything that changed for a user after a version (SealTalk's `sync/:version`).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,18 +23,21 @@ pub struct SyncData {
 }
 
 const NAME_MAX_CHARS: usize = 32;
+const PORTRAIT_MAX_CHARS: usize = 1024;
 
 fn check_display_name(name: &str) -> Result<(), CoreError> {
     if name.chars().count() > NAME_MAX_CHARS {
         return Err(CoreError::invalid(
-            "display_name",
-            "is longer than 32 characters",
+            Field::DisplayName,
+            FieldReason::TooLong {
+                max: NAME_MAX_CHARS,
+            },
         ));
     }
     if name.chars().any(char::is_control) {
         return Err(CoreError::invalid(
-            "display_name",
-            "contains control characters",
+            Field::DisplayName,
+            FieldReason::BadCharacter,
         ));
     }
     Ok(())
@@ -115,7 +118,7 @@ impl Service {
         display_name: Option<String>,
     ) -> Result<(), CoreError> {
         if user_id == friend_id {
-            return Err(CoreError::invalid("friend_id", "is the user itself"));
+            return Err(CoreError::invalid(Field::FriendId, FieldReason::OutOfRange));
         }
         let display_name = display_name.unwrap_or_default();
         check_display_name(&display_name)?;
@@ -184,14 +187,30 @@ impl Service {
     ) -> Result<GroupId, CoreError> {
         let name = name.trim().to_owned();
         let length = name.chars().count();
-        if !(2..=NAME_MAX_CHARS).contains(&length) {
-            return Err(CoreError::invalid("name", "must be 2 to 32 characters"));
+        if length > NAME_MAX_CHARS {
+            return Err(CoreError::invalid(
+                Field::GroupName,
+                FieldReason::TooLong {
+                    max: NAME_MAX_CHARS,
+                },
+            ));
+        }
+        if length == 0 {
+            return Err(CoreError::invalid(Field::GroupName, FieldReason::Empty));
+        }
+        if length < 2 {
+            return Err(CoreError::invalid(
+                Field::GroupName,
+                FieldReason::OutOfRange,
+            ));
         }
         let portrait = portrait_uri.unwrap_or_default().to_owned();
-        if portrait.chars().count() > 1024 {
+        if portrait.chars().count() > PORTRAIT_MAX_CHARS {
             return Err(CoreError::invalid(
-                "portrait_uri",
-                "is longer than 1024 characters",
+                Field::GroupPortraitUri,
+                FieldReason::TooLong {
+                    max: PORTRAIT_MAX_CHARS,
+                },
             ));
         }
         let now = self.now_ms();
@@ -238,7 +257,10 @@ impl Service {
         let display_name = display_name.unwrap_or_default();
         check_display_name(&display_name)?;
         if role == GroupRole::Creator {
-            return Err(CoreError::invalid("role", "a group has one creator"));
+            return Err(CoreError::invalid(
+                Field::MemberRole,
+                FieldReason::OutOfRange,
+            ));
         }
         let now = self.now_ms();
         self.db(move |conn| {
@@ -326,16 +348,11 @@ impl Service {
         .await
     }
 
-    /// A user's groups with the user's own membership.
+    /// A user's groups with the user's own membership (two queries, whatever the count).
     pub async fn groups_of(&self, user_id: UserId) -> Result<Vec<(Membership, Group)>, CoreError> {
         self.db(move |conn| {
             let rows = storage::groups::memberships_of(conn, user_id)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for (member, group) in rows {
-                let count = storage::groups::member_count(conn, group.id)?;
-                out.push((membership(member), group_from(group, count)));
-            }
-            Ok(out)
+            with_counts(conn, rows)
         })
         .await
     }
@@ -365,53 +382,74 @@ impl Service {
         since: EpochMillis,
     ) -> Result<SyncData, CoreError> {
         self.db(move |conn| {
-            let versions = storage::social::versions(conn, user_id)?
-                .map(versions_from)
-                .unwrap_or_default();
-            let blacklist = if versions.blacklist > since {
-                storage::social::blacklist_since(conn, user_id, since)?
-                    .into_iter()
-                    .map(blacklist_entry)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let friends = if versions.friendship > since {
-                storage::social::friendships_since(conn, user_id, since)?
-                    .into_iter()
-                    .filter_map(friendship)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let mut groups = Vec::new();
-            let mut group_members = Vec::new();
-            if versions.group > since {
-                for (member, group) in storage::groups::memberships_of(conn, user_id)? {
-                    if member.updated_at <= since && group.updated_at <= since {
-                        continue;
-                    }
-                    let count = storage::groups::member_count(conn, group.id)?;
-                    let group_id = group.id;
-                    groups.push((membership(member), group_from(group, count)));
-                    group_members.extend(
-                        storage::groups::members_of(conn, group_id)?
+            read_tx(conn, |conn| {
+                let versions = storage::social::versions(conn, user_id)?
+                    .map(versions_from)
+                    .unwrap_or_default();
+                let blacklist = if versions.blacklist > since {
+                    storage::social::blacklist_since(conn, user_id, since)?
+                        .into_iter()
+                        .map(blacklist_entry)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let friends = if versions.friendship > since {
+                    storage::social::friendships_since(conn, user_id, since)?
+                        .into_iter()
+                        .filter_map(friendship)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let mut groups = Vec::new();
+                let mut group_members = Vec::new();
+                if versions.group > since {
+                    let changed: Vec<(MemberRow, GroupRow)> =
+                        storage::groups::memberships_of(conn, user_id)?
                             .into_iter()
-                            .filter(|m| m.updated_at > since)
-                            .map(membership),
-                    );
+                            .filter(|(member, group)| {
+                                member.updated_at > since || group.updated_at > since
+                            })
+                            .collect();
+                    let ids: Vec<GroupId> = changed.iter().map(|(_, group)| group.id).collect();
+                    groups = with_counts(conn, changed)?;
+                    group_members = storage::groups::members_of_groups(conn, &ids)?
+                        .into_iter()
+                        .filter(|m| m.updated_at > since)
+                        .map(membership)
+                        .collect();
                 }
-            }
-            Ok(SyncData {
-                versions,
-                blacklist,
-                friends,
-                groups,
-                group_members,
+                Ok(SyncData {
+                    versions,
+                    blacklist,
+                    friends,
+                    groups,
+                    group_members,
+                })
             })
         })
         .await
     }
+}
+
+/// Memberships with their groups' member counts, counted in one query.
+fn with_counts(
+    conn: &mut DbConnection,
+    rows: Vec<(MemberRow, GroupRow)>,
+) -> Result<Vec<(Membership, Group)>, CoreError> {
+    let ids: Vec<GroupId> = rows.iter().map(|(_, group)| group.id).collect();
+    let counts: std::collections::HashMap<GroupId, i64> =
+        storage::groups::member_counts(conn, &ids)?
+            .into_iter()
+            .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(member, group)| {
+            let count = counts.get(&group.id).copied().unwrap_or(0);
+            (membership(member), group_from(group, count))
+        })
+        .collect())
 }
 
 fn live_group(conn: &mut DbConnection, group_id: GroupId) -> Result<GroupRow, CoreError> {

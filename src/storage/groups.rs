@@ -43,6 +43,16 @@ pub fn member_count(conn: &mut DbConnection, group_id: i64) -> QueryResult<i64> 
         .get_result(conn)
 }
 
+/// Active member counts of several groups in one query, as `(group id, count)`.
+pub fn member_counts(conn: &mut DbConnection, group_ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    group_members::table
+        .filter(group_members::group_id.eq_any(group_ids))
+        .filter(group_members::deleted.eq(false))
+        .group_by(group_members::group_id)
+        .select((group_members::group_id, diesel::dsl::count_star()))
+        .load(conn)
+}
+
 pub fn member(
     conn: &mut DbConnection,
     group_id: i64,
@@ -129,6 +139,19 @@ pub fn members_of(conn: &mut DbConnection, group_id: i64) -> QueryResult<Vec<Mem
         .filter(group_members::group_id.eq(group_id))
         .filter(group_members::deleted.eq(false))
         .order(group_members::user_id.asc())
+        .select(MemberRow::as_select())
+        .load(conn)
+}
+
+/// Active members of several groups in one query, by group then user.
+pub fn members_of_groups(
+    conn: &mut DbConnection,
+    group_ids: &[i64],
+) -> QueryResult<Vec<MemberRow>> {
+    group_members::table
+        .filter(group_members::group_id.eq_any(group_ids))
+        .filter(group_members::deleted.eq(false))
+        .order((group_members::group_id.asc(), group_members::user_id.asc()))
         .select(MemberRow::as_select())
         .load(conn)
 }

@@ -252,6 +252,27 @@ where
     }
 }
 
+/// Runs reads in one transaction, so they see one consistent state: a deferred transaction on
+/// SQLite (WAL keeps its snapshot from the first read), REPEATABLE READ on PostgreSQL.
+pub fn read_tx<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
+    conn.transaction(|conn| {
+        #[cfg(feature = "postgres")]
+        if let DbConnection::Pg(_) = conn {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+                conn,
+            )?;
+        }
+        f(conn)
+    })
+}
+
 fn commit_sqlite(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {
         DbConnection::Sqlite(sqlite) => AnsiTransactionManager::commit_transaction(sqlite),

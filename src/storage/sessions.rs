@@ -37,6 +37,23 @@ pub fn delete_all_of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
+/// Revokes every session of a user but the one stored under `keep` (a token hash).
+pub fn delete_all_of_user_except(
+    conn: &mut DbConnection,
+    user_id: i64,
+    keep: Option<&str>,
+) -> QueryResult<usize> {
+    match keep {
+        Some(keep) => diesel::delete(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::token_hash.ne(keep)),
+        )
+        .execute(conn),
+        None => delete_all_of_user(conn, user_id),
+    }
+}
+
 /// Revokes a user's sessions in one dialect (a dialect with one current session per user).
 pub fn delete_of_user_in_dialect(
     conn: &mut DbConnection,

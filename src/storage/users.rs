@@ -148,25 +148,36 @@ pub type CardRow = (
 
 /// The few columns public lookups show, in one narrow query.
 pub fn load_card(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<CardRow>> {
-    users::table
-        .left_join(phone_identities::table)
+    cards_query()
         .filter(users::id.eq(user_id))
-        .select((
-            (
-                users::id,
-                users::nickname,
-                users::avatar_url,
-                users::gender,
-                users::birth_decade,
-                users::signature,
-                users::contact_phone,
-                users::push_enabled,
-                users::updated_at,
-            ),
-            (phone_identities::region, phone_identities::number).nullable(),
-        ))
         .first(conn)
         .optional()
+}
+
+/// The cards of many users in one query, in ascending id order; unknown ids are left out.
+pub fn load_cards(conn: &mut DbConnection, user_ids: &[i64]) -> QueryResult<Vec<CardRow>> {
+    cards_query()
+        .filter(users::id.eq_any(user_ids))
+        .order(users::id.asc())
+        .load(conn)
+}
+
+#[diesel::dsl::auto_type(no_type_alias)]
+fn cards_query() -> _ {
+    users::table.left_join(phone_identities::table).select((
+        (
+            users::id,
+            users::nickname,
+            users::avatar_url,
+            users::gender,
+            users::birth_decade,
+            users::signature,
+            users::contact_phone,
+            users::push_enabled,
+            users::updated_at,
+        ),
+        (phone_identities::region, phone_identities::number).nullable(),
+    ))
 }
 
 pub fn exists(conn: &mut DbConnection, user_id: i64) -> QueryResult<bool> {
