@@ -8,6 +8,7 @@ pub mod dialects;
 pub mod domain;
 pub mod ops;
 pub mod replay;
+pub mod replay_cli;
 pub mod service;
 pub mod settings;
 pub mod startup;

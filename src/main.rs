@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use rosetta::replay;
 use rosetta::settings::Settings;
 use rosetta::startup::{self, Application};
+use rosetta::{replay, replay_cli};
 
 #[derive(Parser)]
 #[command(
@@ -104,7 +104,7 @@ fn main() -> ExitCode {
             let code = match cli.convert.clone() {
                 Some(har) => convert_har(&har, cli),
                 None => {
-                    let args = replay::ReplayArgs {
+                    let args = replay_cli::ReplayArgs {
                         files: cli.files,
                         target: cli.target,
                         dialect: cli.dialect,
@@ -118,7 +118,7 @@ fn main() -> ExitCode {
                         },
                     };
                     actix_web::rt::System::new()
-                        .block_on(async move { replay::replay(&args).await })
+                        .block_on(async move { replay_cli::replay(&args).await })
                 }
             };
             ExitCode::from(u8::try_from(code).unwrap_or(1))
@@ -141,20 +141,20 @@ fn server_command(work: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
 fn convert_har(har: &std::path::Path, cli: ReplayCli) -> i32 {
     let (Some(output), Some(dialect)) = (cli.output, cli.dialect) else {
         eprintln!("rosetta replay: --convert needs -o OUT.json and --dialect ID");
-        return replay::EXIT_UNUSABLE;
+        return replay_cli::EXIT_UNUSABLE;
     };
     let filter = replay::har::Filter {
         host: cli.host,
         prefix: cli.prefix,
     };
-    match replay::convert(har, &output, &dialect, &filter) {
+    match replay_cli::convert(har, &output, &dialect, &filter) {
         Ok(kept) => {
             println!("wrote {} ({kept} exchanges)", output.display());
-            replay::EXIT_PASSED
+            replay_cli::EXIT_PASSED
         }
         Err(err) => {
             eprintln!("rosetta replay: {err}");
-            replay::EXIT_UNUSABLE
+            replay_cli::EXIT_UNUSABLE
         }
     }
 }

@@ -178,3 +178,61 @@ fn every_dialect_has_a_readme_with_known_quirks() {
         }
     }
 }
+
+/// Lines of code in `file` (comments left out) that contain any of `needles`.
+fn code_hits(file: &Path, needles: &[&str]) -> Vec<String> {
+    fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| needles.iter().any(|n| code_of(line).contains(n)))
+        .map(|(number, line)| format!("{}:{}: {}", file.display(), number + 1, line.trim()))
+        .collect()
+}
+
+/// The replay modules form layers: the transcript format knows no input format, the input
+/// formats know the transcript, loading knows them all, and nothing in `replay/` knows the
+/// server or the command that starts one (`replay_cli` sits above both).
+#[test]
+fn replay_modules_have_no_import_circles() {
+    let replay = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/replay");
+    let mut hits = code_hits(
+        &replay.join("transcript.rs"),
+        &["har::", "recorder::", "recording::", "input::"],
+    );
+    for format in ["har.rs", "recording.rs"] {
+        hits.extend(code_hits(&replay.join(format), &["input::", "recorder::"]));
+    }
+    let mut files = Vec::new();
+    rust_files(&replay, &mut files);
+    for file in files {
+        hits.extend(code_hits(&file, &["startup", "replay_cli"]));
+    }
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}
+
+/// Every path-segment location a dialect declares for record and replay names one of its routes.
+#[test]
+fn volatile_path_segments_name_a_route() {
+    for spec in rosetta::dialects::registry() {
+        for volatile in spec.volatile {
+            if let rosetta::dialects::Location::PathSegment { pattern, index } = volatile.location {
+                let route = spec.routes.iter().find(|r| r.template() == pattern);
+                assert!(
+                    route.is_some(),
+                    "{}: {pattern} is not the template of a route",
+                    spec.id
+                );
+                assert!(
+                    pattern
+                        .trim_start_matches('/')
+                        .split('/')
+                        .nth(index)
+                        .is_some(),
+                    "{}: {pattern} has no segment {index}",
+                    spec.id
+                );
+            }
+        }
+    }
+}

@@ -208,12 +208,23 @@ fn serve_finishes_in_flight_requests_on_sigterm() {
     assert!(again.wait().unwrap().success());
 }
 
+/// The error_code golden transcripts that need no settings of their own.
 fn transcripts() -> Vec<std::path::PathBuf> {
+    error_code_transcripts(false)
+}
+
+/// The error_code golden transcripts with (`true`) or without their own `settings`.
+fn error_code_transcripts(with_settings: bool) -> Vec<std::path::PathBuf> {
     let folder =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialects/error_code/transcripts");
     let mut files: Vec<_> = std::fs::read_dir(folder)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            json.get("settings").is_some() == with_settings
+        })
         .collect();
     files.sort();
     files
@@ -415,6 +426,34 @@ fn replay_passes_against_a_running_gateway() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.lines().last().unwrap().ends_with("passed, 0 failed"));
+
+    // Transcripts with settings of their own pass against a gateway run with them, and the
+    // replayer says which settings the target needs.
+    let with_settings = error_code_transcripts(true);
+    assert!(!with_settings.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let (dialect, ops) = (free_port(), free_port());
+    let mut child = start_with(
+        dir.path(),
+        dialect,
+        ops,
+        10,
+        &[("ROSETTA__DIALECTS__ERROR_CODE__SUCCESS_MESSAGE", "请求成功")],
+    );
+    let output = Command::new(BIN)
+        .arg("replay")
+        .args(&with_settings)
+        .args(["--target", &format!("http://127.0.0.1:{dialect}")])
+        .output()
+        .unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("success_message = \"请求成功\""), "{stdout}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rosetta::domain::credential::{PasswordInput, md5_hex};
 use rosetta::domain::identity::{LoginName, Username};
 use rosetta::domain::phone::Phone;
-use rosetta::domain::profile::{Gender, ProfilePatch, Role, TextField};
+use rosetta::domain::profile::{Gender, ProfilePatch, Recommender, Role, TextField};
 use rosetta::domain::social::{FriendshipStatus, GroupRole, MemberSettings, NotifyMode};
 use rosetta::domain::token::TokenShape;
 use rosetta::domain::{CoreError, Field, FieldReason};
@@ -1278,4 +1278,116 @@ async fn the_im_token_is_kept_on_the_profile() {
         service.set_im_token(1, "x".into()).await,
         Err(CoreError::UserNotFound)
     );
+}
+
+#[actix_web::test]
+async fn sessions_check_the_claimed_user_and_the_bound_client() {
+    let db = TestDb::fresh();
+    let (service, _) = test_service(&db, "").await;
+    let id = register(&service, "13912345678", "pw").await;
+    let other = register(&service, "13812345678", "pw").await;
+    let bound = service
+        .create_session(
+            id,
+            SessionSpec {
+                client_id: Some("F9FQXGP8FCM5".into()),
+                ..session_spec("struts")
+            },
+        )
+        .await
+        .unwrap();
+    let check = |expect: Expect<'static>| {
+        let service = service.clone();
+        let token = bound.token.clone();
+        async move { service.authenticate("struts", &token, expect).await }
+    };
+    assert_eq!(check(Expect::NOTHING).await.map(|s| s.user_id), Ok(id));
+    let user = |user_id| Expect {
+        user_id: Some(user_id),
+        client_id: None,
+    };
+    assert!(check(user(id)).await.is_ok());
+    assert_eq!(check(user(other)).await, Err(CoreError::SessionNotFound));
+    let client = |client_id| Expect {
+        user_id: None,
+        client_id: Some(client_id),
+    };
+    assert!(check(client("F9FQXGP8FCM5")).await.is_ok());
+    assert_eq!(
+        check(client("ANOTHERPHONE")).await,
+        Err(CoreError::SessionNotFound)
+    );
+    // A session bound to no client accepts any.
+    let unbound = service
+        .create_session(id, session_spec("struts"))
+        .await
+        .unwrap();
+    assert!(
+        service
+            .authenticate("struts", &unbound.token, client("ANOTHERPHONE"))
+            .await
+            .is_ok()
+    );
+}
+
+#[actix_web::test]
+async fn a_nickname_can_be_made_from_the_new_id() {
+    let db = TestDb::fresh();
+    let (service, _) = test_service(&db, "").await;
+    let account = NewAccount {
+        nickname_from_id: Some(|id| format!("小时候用户{id}")),
+        ..NewAccount::new(
+            NewPhone::Unverified(phone("13912345678")),
+            plain("pw"),
+            ProfilePatch::default(),
+        )
+    };
+    let id = service.register(account).await.unwrap();
+    assert_eq!(
+        service.profile(id).await.unwrap().nickname,
+        format!("小时候用户{id}")
+    );
+    // A nickname the client gave wins.
+    let named = NewAccount {
+        nickname_from_id: Some(|id| format!("小时候用户{id}")),
+        ..NewAccount::new(
+            NewPhone::Unverified(phone("13812345678")),
+            plain("pw"),
+            ProfilePatch::default().set(TextField::Nickname, "Tom"),
+        )
+    };
+    let tom = service.register(named).await.unwrap();
+    assert_eq!(service.profile(tom).await.unwrap().nickname, "Tom");
+}
+
+#[actix_web::test]
+async fn recommenders_resolve_by_id_or_phone_and_render_as_a_phone() {
+    let db = TestDb::fresh();
+    let (service, _) = test_service(&db, "").await;
+    let recommender = register(&service, "13912345678", "pw").await;
+    let user = register(&service, "13812345678", "pw").await;
+    for sent in [recommender.to_string(), "13912345678".to_owned()] {
+        let resolved = service.resolve_recommender(&sent).await.unwrap();
+        assert_eq!(resolved, Recommender::User(recommender), "{sent}");
+        service
+            .update_profile(user, ProfilePatch::default().recommender(resolved))
+            .await
+            .unwrap();
+        let profile = service.profile(user).await.unwrap();
+        assert_eq!(profile.recommender_id, Some(recommender));
+        assert_eq!(
+            service.recommender_phone(&profile).await.unwrap(),
+            Some(phone("13912345678"))
+        );
+    }
+    let unknown = service.resolve_recommender(" 13700000000 ").await.unwrap();
+    assert_eq!(unknown, Recommender::Unresolved("13700000000".into()));
+    service
+        .update_profile(user, ProfilePatch::default().recommender(unknown))
+        .await
+        .unwrap();
+    let profile = service.profile(user).await.unwrap();
+    assert_eq!(profile.recommender_id, None);
+    assert_eq!(profile.recommender_raw.as_deref(), Some("13700000000"));
+    assert_eq!(service.recommender_phone(&profile).await.unwrap(), None);
 }

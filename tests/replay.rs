@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use rosetta::domain::phone::Phone;
 use rosetta::replay::har::Filter;
+use rosetta::replay::input::{self, Loaded};
 use rosetta::replay::report::TranscriptReport;
 use rosetta::replay::runner::{self, Options, SmsSource, Target};
-use rosetta::replay::transcript::{self, Loaded};
 use rosetta::service::sms::{CodeRequest, PhoneMust, SmsRules};
 use serde_json::{Value, json};
 use support::{ADMIN_TOKEN, TestApp};
@@ -200,7 +200,7 @@ async fn a_recording_replays_green_on_a_fresh_database_through_rebinding() {
     assert!(text.contains("redacted-"));
     drop(recording_app);
 
-    let loaded = transcript::load(&file, None, &Filter::default()).unwrap();
+    let loaded = input::load(&file, None, &Filter::default()).unwrap();
     assert!(loaded.transcript.rebind);
     assert_eq!(loaded.transcript.exchanges.len(), 6);
     let fresh = TestApp::spawn("").await;
@@ -237,7 +237,7 @@ async fn a_legacy_recording_without_placeholders_replays_with_other_tokens_and_i
     });
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "legacy.json", &recording.to_string());
-    let loaded = transcript::load(&path, None, &Filter::default()).unwrap();
+    let loaded = input::load(&path, None, &Filter::default()).unwrap();
     let app = TestApp::spawn("").await;
     let report = replay_on(&app, &loaded, SmsSource::Unavailable).await;
     assert!(report.passed(), "{}", report.lines().join("\n"));
@@ -328,7 +328,7 @@ async fn a_chromium_har_replays_green_directly_and_converted() {
         host: Some(host.clone()),
         prefix: Some("/blueu".into()),
     };
-    let loaded = transcript::load(&har, Some("error_code"), &filter).unwrap();
+    let loaded = input::load(&har, Some("error_code"), &filter).unwrap();
     assert_eq!(
         loaded.transcript.exchanges.len(),
         6,
@@ -340,10 +340,10 @@ async fn a_chromium_har_replays_green_directly_and_converted() {
 
     let converted = dir.path().join("converted.json");
     assert_eq!(
-        rosetta::replay::convert(&har, &converted, "error_code", &filter),
+        rosetta::replay_cli::convert(&har, &converted, "error_code", &filter),
         Ok(6)
     );
-    let loaded = transcript::load(&converted, None, &Filter::default()).unwrap();
+    let loaded = input::load(&converted, None, &Filter::default()).unwrap();
     let again = TestApp::spawn("").await;
     let report = replay_on(&again, &loaded, SmsSource::Unavailable).await;
     assert!(report.passed(), "{}", report.lines().join("\n"));
@@ -353,7 +353,7 @@ async fn a_chromium_har_replays_green_directly_and_converted() {
 async fn an_altered_expected_value_fails_with_its_pointer() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("dialects/error_code/transcripts/detail.json");
-    let mut loaded = transcript::load(&path, None, &Filter::default()).unwrap();
+    let mut loaded = input::load(&path, None, &Filter::default()).unwrap();
     let detail = loaded
         .transcript
         .exchanges
@@ -421,7 +421,7 @@ async fn sms_codes_come_from_the_core_or_the_admin_api() {
         ),
     ] {
         let path = write(dir.path(), &format!("{user}.json"), &text(user));
-        let loaded = transcript::load(&path, None, &Filter::default()).unwrap();
+        let loaded = input::load(&path, None, &Filter::default()).unwrap();
         let report = replay_on(&app, &loaded, sms).await;
         assert!(report.passed(), "{user}: {}", report.lines().join("\n"));
         let id: i64 = app
@@ -435,7 +435,7 @@ async fn sms_codes_come_from_the_core_or_the_admin_api() {
         assert_eq!(app.service().profile(id).await.unwrap().nickname, code);
     }
     let path = write(dir.path(), "none.json", &text("none"));
-    let loaded = transcript::load(&path, None, &Filter::default()).unwrap();
+    let loaded = input::load(&path, None, &Filter::default()).unwrap();
     let report = replay_on(&app, &loaded, SmsSource::Unavailable).await;
     assert!(
         report.exchanges[0]

@@ -7,15 +7,14 @@ mod support;
 use std::path::Path;
 
 use rosetta::replay::har::Filter;
+use rosetta::replay::input;
 use rosetta::replay::runner::{self, Options, SmsSource, Target};
-use rosetta::replay::transcript;
 use support::TestApp;
 
 async fn replay_golden(relative: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    let loaded =
-        transcript::load(&path, None, &Filter::default()).unwrap_or_else(|e| panic!("{e}"));
-    let app = TestApp::spawn("").await;
+    let loaded = input::load(&path, None, &Filter::default()).unwrap_or_else(|e| panic!("{e}"));
+    let app = TestApp::spawn(&loaded.transcript.settings_toml()).await;
     let target = Target {
         base_url: app.url(&loaded.transcript.dialect, ""),
         sms: SmsSource::Core(app.service().clone()),
@@ -45,7 +44,7 @@ fn every_route_appears_in_a_transcript() {
         {
             let path = entry.unwrap().path();
             let loaded =
-                transcript::load(&path, None, &Filter::default()).unwrap_or_else(|e| panic!("{e}"));
+                input::load(&path, None, &Filter::default()).unwrap_or_else(|e| panic!("{e}"));
             for exchange in loaded.transcript.exchanges {
                 assert!(
                     exchange.source.is_some(),

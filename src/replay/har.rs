@@ -152,6 +152,7 @@ pub fn to_transcript(text: &str, dialect: &str, filter: &Filter) -> Result<Trans
         title: "HAR capture".to_owned(),
         source: "HAR 1.2 capture".to_owned(),
         rebind: true,
+        settings: Default::default(),
         exchanges,
     })
 }

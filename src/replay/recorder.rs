@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::transcript::{Exchange, FORMAT_VERSION, Headers, Request, Response, Transcript};
+use super::transcript::{Exchange, Headers, Request, Response};
 use crate::dialects::{self, DialectSpec, Location, VolatileKind};
 use crate::ops::observe::ListenerMap;
 
@@ -339,13 +339,7 @@ impl Writer {
         if let Some(redactor) = &self.redactor {
             redactor.redact(spec, &mut exchange);
         }
-        let mut object = Map::new();
-        object.insert("dialect".into(), Value::from(captured.dialect));
-        object.insert("recorded_at".into(), Value::from(captured.at_ms));
-        if let Value::Object(fields) = serde_json::to_value(&exchange)? {
-            object.extend(fields);
-        }
-        serde_json::to_string(&Value::Object(object))
+        super::recording::line(captured.dialect, captured.at_ms, &exchange)
     }
 }
 
@@ -585,50 +579,6 @@ impl Redactor {
     }
 }
 
-/// Reads a recording (one exchange a line) as a transcript that replays with rebinding.
-pub fn parse_recording(text: &str, path: &Path) -> Result<Transcript, String> {
-    let mut dialect: Option<String> = None;
-    let mut exchanges = Vec::new();
-    for (index, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let at = |message: String| format!("line {}: {message}", index + 1);
-        let mut value: Value =
-            serde_json::from_str(line).map_err(|e| at(format!("not JSON: {e}")))?;
-        let object = value
-            .as_object_mut()
-            .ok_or_else(|| at("not a JSON object".into()))?;
-        let line_dialect = object
-            .remove("dialect")
-            .and_then(|d| d.as_str().map(str::to_owned))
-            .ok_or_else(|| at("field `dialect` is missing".into()))?;
-        object.remove("recorded_at");
-        match &dialect {
-            Some(first) if first != &line_dialect => {
-                return Err(at(format!(
-                    "dialect `{line_dialect}` differs from `{first}` of the lines before"
-                )));
-            }
-            _ => dialect = Some(line_dialect),
-        }
-        let exchange: Exchange = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
-        exchanges.push(exchange);
-    }
-    let dialect = dialect.ok_or("the recording is empty")?;
-    Ok(Transcript {
-        version: FORMAT_VERSION,
-        dialect,
-        title: path
-            .file_stem()
-            .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
-        source: "recorded by rosetta".to_owned(),
-        rebind: true,
-        exchanges,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,25 +689,5 @@ mod tests {
         );
         assert!(!exchange.request.raw.as_ref().unwrap().contains("secret"));
         assert_ne!(exchange.request.headers.get("X-Auth-Password"), Some("pw"));
-    }
-
-    #[test]
-    fn recordings_parse_back() {
-        let line = r#"{"dialect":"error_code","recorded_at":1,"name":"GET /api/user/1","request":{"method":"GET","path":"/api/user/1"},"response":{"status":200,"text":""}}"#;
-        let t = parse_recording(
-            &format!("{line}\n\n{line}\n"),
-            Path::new("error_code-2026-11-21.jsonl"),
-        )
-        .unwrap();
-        assert!(t.rebind);
-        assert_eq!(
-            (t.dialect.as_str(), t.exchanges.len(), t.title.as_str()),
-            ("error_code", 2, "error_code-2026-11-21")
-        );
-        assert!(
-            parse_recording("{}", Path::new("x.jsonl"))
-                .unwrap_err()
-                .contains("line 1")
-        );
     }
 }

@@ -10,10 +10,11 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::compare::{Comparison, Difference};
+use super::input::Loaded;
 use super::rebind::Rebinder;
 use super::report::{ExchangeOutcome, TranscriptReport, Verdict};
 use super::template::{Bindings, RequestValues};
-use super::transcript::{Body, Loaded, Multipart, Request, sidecar_path};
+use super::transcript::{Body, Multipart, Request, sidecar_path};
 use crate::dialects::{self, ReplayRequest};
 use crate::domain::phone::Phone;
 use crate::service::Service;

@@ -1,6 +1,7 @@
 //! The transcript format (version 1): `{version, dialect, title, source, rebind, exchanges}`,
 //! loaded and checked with the file, exchange and field named in every error.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -23,7 +24,35 @@ pub struct Transcript {
     /// rewrite recorded values to live ones.
     #[serde(default, skip_serializing_if = "is_false")]
     pub rebind: bool,
+    /// Gateway settings the exchanges need, by dotted key
+    /// (`{"dialects.error_code.success_message": "请求成功"}`): applied to the in-process
+    /// gateway; a running `--target` must already run with them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, Value>,
     pub exchanges: Vec<Exchange>,
+}
+
+impl Transcript {
+    /// The transcript's settings as a TOML layer over the gateway's own.
+    pub fn settings_toml(&self) -> String {
+        let mut sections: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (key, value) in &self.settings {
+            let (section, name) = key.rsplit_once('.').unwrap_or(("", key));
+            sections
+                .entry(section)
+                .or_default()
+                .push(format!("{name} = {value}"));
+        }
+        let mut toml = String::new();
+        for (section, lines) in sections {
+            toml.push_str(&format!("[{section}]\n"));
+            for line in lines {
+                toml.push_str(&line);
+                toml.push('\n');
+            }
+        }
+        toml
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -229,53 +258,6 @@ impl Request {
     }
 }
 
-/// Why a transcript cannot be used; the message names file, exchange and field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {message}")]
-pub struct LoadError {
-    pub file: String,
-    pub message: String,
-}
-
-/// A transcript with where it came from (sidecar files are found next to it).
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub file: PathBuf,
-    pub transcript: Transcript,
-}
-
-/// Loads a transcript (`.json`), a recording (`.jsonl`, one exchange a line) or a HAR capture
-/// (`.har`, needs the dialect; `har_filter` keeps one host and prefix).
-pub fn load(
-    path: &Path,
-    dialect: Option<&str>,
-    har_filter: &super::har::Filter,
-) -> Result<Loaded, LoadError> {
-    let file = path.display().to_string();
-    let error = |message: String| LoadError {
-        file: file.clone(),
-        message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let mut transcript = match extension {
-        "har" => {
-            let dialect = dialect.ok_or_else(|| error("a HAR file needs --dialect".into()))?;
-            super::har::to_transcript(&text, dialect, har_filter).map_err(error)?
-        }
-        "jsonl" => super::recorder::parse_recording(&text, path).map_err(error)?,
-        _ => parse(&text).map_err(error)?,
-    };
-    if let Some(dialect) = dialect {
-        transcript.dialect = dialect.to_owned();
-    }
-    validate(&transcript, path).map_err(error)?;
-    Ok(Loaded {
-        file: path.to_owned(),
-        transcript,
-    })
-}
-
 /// Parses transcript JSON, naming the exchange and field of a mistake.
 pub fn parse(text: &str) -> Result<Transcript, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
@@ -318,6 +300,25 @@ pub fn validate(transcript: &Transcript, path: &Path) -> Result<(), String> {
     }
     if transcript.exchanges.is_empty() {
         return Err("field `exchanges` is empty".into());
+    }
+    for (key, value) in &transcript.settings {
+        let bare = |part: &str| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        if !key.contains('.') || !key.split('.').all(bare) {
+            return Err(format!(
+                "field `settings`: `{key}` is not a dotted key like dialects.error_code.success_message"
+            ));
+        }
+        // JSON strings, numbers and booleans are written the same way in TOML.
+        if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+            return Err(format!(
+                "field `settings`: `{key}` must be a string, a number or a boolean"
+            ));
+        }
     }
     for (index, exchange) in transcript.exchanges.iter().enumerate() {
         let at = |field: &str, message: &str| {
@@ -375,6 +376,18 @@ pub fn sidecar_path(transcript: &Path, sidecar: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_become_a_toml_layer() {
+        let transcript = parse(
+            r#"{"version":1,"dialect":"error_code","settings":{"dialects.error_code.success_message":"请求成功","dialects.error_code.token_ttl_seconds":60,"testing.enabled":true},"exchanges":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            transcript.settings_toml(),
+            "[dialects.error_code]\nsuccess_message = \"请求成功\"\ntoken_ttl_seconds = 60\n[testing]\nenabled = true\n"
+        );
+    }
 
     const MINIMAL: &str = r#"{"version":1,"dialect":"error_code","exchanges":[
         {"name":"detail","request":{"method":"GET","path":"/api/user/1"},"response":{"status":200}}]}"#;
