@@ -170,7 +170,23 @@ fn serve_finishes_in_flight_requests_on_sigterm() {
             r#"{"username":"u","password":"p"}"#,
         )
     });
-    std::thread::sleep(Duration::from_millis(100));
+    // The signal is sent once the gateway says the login is in flight, not after a guess.
+    let started = Instant::now();
+    loop {
+        let metrics = http(
+            ops,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        if metrics.contains("rosetta_requests_in_flight{dialect=\"error_code\"} 1") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the login never showed as in flight"
+        );
+        std::thread::yield_now();
+    }
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -453,7 +469,10 @@ fn replay_passes_against_a_running_gateway() {
     let _ = child.wait();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("success_message = \"请求成功\""), "{stdout}");
+    assert!(
+        stdout.contains("success_message = \"请求成功\""),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -63,9 +63,35 @@ struct Tables {
 #[derive(Default)]
 pub struct Metrics {
     tables: Mutex<Tables>,
+    in_flight: Mutex<BTreeMap<&'static str, i64>>,
+}
+
+/// Counts a request as in flight until it is dropped (answered or abandoned).
+pub struct InFlight<'a> {
+    metrics: &'a Metrics,
+    dialect: &'static str,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut in_flight) = self.metrics.in_flight.lock() {
+            *in_flight.entry(self.dialect).or_insert(0) -= 1;
+        }
+    }
 }
 
 impl Metrics {
+    /// Marks a request of `dialect` as in flight (operators watch it drain at shutdown).
+    pub fn enter(&self, dialect: &'static str) -> InFlight<'_> {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            *in_flight.entry(dialect).or_insert(0) += 1;
+        }
+        InFlight {
+            metrics: self,
+            dialect,
+        }
+    }
+
     pub fn record(&self, dialect: &str, endpoint: &str, outcome: Outcome, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         let Ok(mut tables) = self.tables.lock() else {
@@ -106,6 +132,19 @@ impl Metrics {
                 escape(endpoint),
                 outcome.as_str()
             );
+        }
+        out.push_str(
+            "# HELP rosetta_requests_in_flight Requests received and not yet answered, by dialect.\n",
+        );
+        out.push_str("# TYPE rosetta_requests_in_flight gauge\n");
+        if let Ok(in_flight) = self.in_flight.lock() {
+            for (dialect, count) in in_flight.iter() {
+                let _ = writeln!(
+                    out,
+                    "rosetta_requests_in_flight{{dialect=\"{}\"}} {count}",
+                    escape(dialect)
+                );
+            }
         }
         out.push_str("# HELP rosetta_request_duration_seconds Time to answer a request.\n");
         out.push_str("# TYPE rosetta_request_duration_seconds histogram\n");
@@ -188,6 +227,23 @@ mod tests {
             "rosetta_request_duration_seconds_bucket{dialect=\"error_code\",endpoint=\"/api/user/login\",le=\"0.005\"} 2"
         ));
         assert!(text.contains("rosetta_request_duration_seconds_count{dialect=\"error_code\",endpoint=\"/api/user/login\"} 3"));
+    }
+
+    #[test]
+    fn in_flight_requests_are_counted_until_dropped() {
+        let m = Metrics::default();
+        let first = m.enter("error_code");
+        let second = m.enter("error_code");
+        assert!(
+            m.render()
+                .contains("rosetta_requests_in_flight{dialect=\"error_code\"} 2")
+        );
+        drop(first);
+        drop(second);
+        assert!(
+            m.render()
+                .contains("rosetta_requests_in_flight{dialect=\"error_code\"} 0")
+        );
     }
 
     #[test]

@@ -100,7 +100,9 @@ pub async fn observe(
         .map(|(p, d)| (p.to_owned(), d))
         .unwrap_or((String::new(), "none"));
     let span = tracing::info_span!("request", id = %id, dialect, method = %req.method(), path = %req.path());
+    let in_flight = map.metrics.enter(dialect);
     let mut response = next.call(req).instrument(span.clone()).await?;
+    drop(in_flight);
     let status = response.status().as_u16();
     let outcome = response
         .response()

@@ -4,10 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::logged_internal;
 use crate::domain::CoreError;
+
+/// One place in the hashing queue, given back when dropped.
+pub struct HashSlot(#[expect(dead_code, reason = "held for its drop")] OwnedSemaphorePermit);
 
 pub struct PasswordHasher {
     cost: u32,
@@ -34,15 +37,22 @@ impl PasswordHasher {
         })
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, CoreError> {
+    /// Takes one hashing slot, waiting at most the queue deadline (`Busy` past it). Every hash
+    /// and verification runs holding one; holding one by hand shows the queue full.
+    pub async fn slot(&self) -> Result<HashSlot, CoreError> {
         let permit =
             tokio::time::timeout(self.queue_deadline, self.permits.clone().acquire_owned())
                 .await
                 .map_err(|_| CoreError::Busy)?
                 .map_err(|_| CoreError::Busy)?;
+        Ok(HashSlot(permit))
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let permit = self.slot().await?;
         let result = tokio::task::spawn_blocking(move || {
             let value = work();
             drop(permit);
