@@ -1,5 +1,5 @@
 //! Generates one test per golden transcript (`dialects/<id>/transcripts/<name>.json`), named
-//! `<id>::<name>`, for `tests/transcripts.rs`.
+//! `<id>::<name>`, for `tests/transcripts.rs`; each dialect's tests only with its feature.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -57,7 +57,8 @@ fn main() {
     for (dialect, tests) in by_dialect {
         let _ = writeln!(
             code,
-            "mod {dialect} {{
+            "#[cfg(feature = \"{dialect}\")]
+mod {dialect} {{
     use super::replay_golden;
 "
         );

@@ -1,5 +1,6 @@
-//! The `error_code` dialect (BlueU, `spec/004_*.txt` as resolved in `spec/BEHAVIOUR.md` §3 and
-//! §7.5) over HTTP: every endpoint's documented success and each error, exact bodies and types.
+//! The `error_code` dialect (BlueU, document 004) over HTTP: every endpoint's documented success
+//! and each error, exact bodies and types. Compiled with the dialect's feature only.
+#![cfg(feature = "error_code")]
 
 mod support;
 

@@ -143,6 +143,10 @@ pub fn wrong_method(
 /// Declares a dialect's routes once. Each line is
 /// `METHOD [| METHOD…] "pattern" => handler, "document section";` (in matching order), and
 /// the macro defines `pub const ROUTES: &[RouteDoc]` and `fn mount_routes(&mut ServiceConfig)`.
+#[cfg_attr(
+    not(any(test, feature = "error_code")),
+    expect(unused_macros, reason = "a build without dialects mounts no route table")
+)]
 macro_rules! route_table {
     ($( $($method:ident)|+ $path:literal => $handler:path, $source:literal; )+) => {
         /// Every route of this dialect, in matching order, with the document section of each.
@@ -169,11 +173,69 @@ macro_rules! route_table {
         }
     };
 }
+#[cfg_attr(
+    not(any(test, feature = "error_code")),
+    expect(unused_imports, reason = "a build without dialects mounts no route table")
+)]
 pub(crate) use route_table;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod table {
+        use crate::dialects::kit::{Answer, Outcome, Reply};
+        use actix_web::http::StatusCode;
+
+        async fn hello() -> Answer {
+            Ok(Reply::bytes(
+                StatusCode::OK,
+                Outcome::Ok,
+                "text/plain",
+                "hello",
+            ))
+        }
+
+        super::route_table! {
+            GET | POST "/hello" => hello, "a test";
+            POST r"/user/{id:\d+}" => hello, "another";
+        }
+
+        pub fn mount(cfg: &mut actix_web::web::ServiceConfig) {
+            mount_routes(cfg);
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_table_mounts_its_routes_and_answers_wrong_methods() {
+        use crate::dialects::kit::{FrameworkError, Refusal};
+        use actix_web::{App, test};
+        assert_eq!(table::ROUTES.len(), 2);
+        assert_eq!(table::ROUTES[0].methods, ["GET", "POST"]);
+        assert_eq!(table::ROUTES[1].template(), "/user/{id}");
+        let app = test::init_service(App::new().configure(table::mount)).await;
+        for (method, path) in [("GET", "/hello"), ("POST", "/hello"), ("POST", "/user/7")] {
+            let request = test::TestRequest::default()
+                .method(method.parse().unwrap())
+                .uri(path)
+                .to_request();
+            let response = test::call_service(&app, request).await;
+            assert_eq!(response.status(), 200, "{method} {path}");
+        }
+        let request = test::TestRequest::get().uri("/user/7").to_request();
+        let response = test::call_service(&app, request).await;
+        let refusal = response
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<Refusal>())
+            .cloned();
+        assert!(matches!(
+            refusal,
+            Some(Refusal::Framework(FrameworkError::MethodNotAllowed {
+                allowed: ["POST"]
+            }))
+        ));
+    }
 
     const DETAIL: RouteDoc = RouteDoc {
         methods: &["GET", "POST"],

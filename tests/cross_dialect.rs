@@ -1,0 +1,187 @@
+//! One account, every dialect: an account registered through one dialect logs in through every
+//! other with the same password, and a password changed in one is the password in all. Each
+//! dialect plugs in a small client (register, log in, change the password) in [`DIALECTS`].
+
+mod support;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use support::TestApp;
+
+type Step<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+
+/// What the cross-dialect tests need from a dialect, spoken in its own wire format with the
+/// password the way its clients send it.
+struct DialectClient {
+    id: &'static str,
+    /// Registers the phone (an 11-digit mainland number) with a plain password.
+    register: for<'a> fn(&'a TestApp, &'a str, &'a str) -> Step<'a>,
+    /// Logs in with the phone and a plain password; `Err` when refused.
+    login: for<'a> fn(&'a TestApp, &'a str, &'a str) -> Step<'a>,
+    /// Logs in, then changes the password from `old` to `new`.
+    change_password: for<'a> fn(&'a TestApp, &'a str, &'a str, &'a str) -> Step<'a>,
+}
+
+/// Every dialect of this build that the tests know how to speak.
+const DIALECTS: &[DialectClient] = &[
+    #[cfg(feature = "error_code")]
+    error_code::CLIENT,
+];
+
+#[cfg(feature = "error_code")]
+mod error_code {
+    use serde_json::json;
+
+    use super::{DialectClient, Step, TestApp};
+
+    pub const CLIENT: DialectClient = DialectClient {
+        id: "error_code",
+        register,
+        login,
+        change_password,
+    };
+
+    async fn call(
+        app: &TestApp,
+        path: &str,
+        body: serde_json::Value,
+        token: Option<&str>,
+    ) -> Result<serde_json::Value, String> {
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(token) = token {
+            headers.push(("X-Auth-Token", token));
+        }
+        let reply = app
+            .send(
+                "error_code",
+                "POST",
+                path,
+                &headers,
+                body.to_string().as_bytes(),
+            )
+            .await;
+        let answer = reply.json();
+        if answer["error_code"] == json!(0) {
+            Ok(answer)
+        } else {
+            Err(answer.to_string())
+        }
+    }
+
+    fn register<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
+        Box::pin(async move {
+            let body = json!({"username": phone, "password": password, "name": "跨方言"});
+            call(app, "/api/user/register", body, None).await.map(drop)
+        })
+    }
+
+    async fn token(app: &TestApp, phone: &str, password: &str) -> Result<String, String> {
+        let body = json!({"username": phone, "password": password});
+        let answer = call(app, "/api/user/login", body, None).await?;
+        Ok(answer["data"]["token_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
+        Box::pin(async move { token(app, phone, password).await.map(drop) })
+    }
+
+    fn change_password<'a>(
+        app: &'a TestApp,
+        phone: &'a str,
+        old: &'a str,
+        new: &'a str,
+    ) -> Step<'a> {
+        Box::pin(async move {
+            let token = token(app, phone, old).await?;
+            let body = json!({"password": old, "newpassword": new});
+            call(app, "/api/user/resetpwd", body, Some(&token))
+                .await
+                .map(drop)
+        })
+    }
+}
+
+/// A distinct mainland phone per (registering dialect, case).
+fn phone(registrar: usize, case: usize) -> String {
+    format!("139{:04}{:04}", registrar, case)
+}
+
+#[actix_web::test]
+async fn an_account_registered_anywhere_logs_in_everywhere() {
+    let app = TestApp::spawn("").await;
+    for (r, registrar) in DIALECTS.iter().enumerate() {
+        let phone = phone(r, 1);
+        (registrar.register)(&app, &phone, "same-secret")
+            .await
+            .unwrap_or_else(|e| panic!("register through {}: {e}", registrar.id));
+        for other in DIALECTS {
+            (other.login)(&app, &phone, "same-secret")
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "registered through {}, login through {}: {e}",
+                        registrar.id, other.id
+                    )
+                });
+            assert!(
+                (other.login)(&app, &phone, "wrong-secret").await.is_err(),
+                "{} accepts a wrong password",
+                other.id
+            );
+            // The phone is "already registered" in every dialect.
+            assert!(
+                (other.register)(&app, &phone, "another").await.is_err(),
+                "{} registers a phone that {} registered",
+                other.id,
+                registrar.id
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_password_changed_in_one_dialect_is_the_password_in_all() {
+    let app = TestApp::spawn("").await;
+    for (c, changer) in DIALECTS.iter().enumerate() {
+        let phone = phone(c, 2);
+        (DIALECTS[0].register)(&app, &phone, "first-secret")
+            .await
+            .expect("register");
+        (changer.change_password)(&app, &phone, "first-secret", "second-secret")
+            .await
+            .unwrap_or_else(|e| panic!("change through {}: {e}", changer.id));
+        for other in DIALECTS {
+            assert!(
+                (other.login)(&app, &phone, "first-secret").await.is_err(),
+                "{} still takes the old password",
+                other.id
+            );
+            (other.login)(&app, &phone, "second-secret")
+                .await
+                .unwrap_or_else(|e| panic!("{} refuses the new password: {e}", other.id));
+        }
+    }
+}
+
+/// An account the operator created (the admin API) logs in through every dialect.
+#[actix_web::test]
+async fn an_account_created_by_the_operator_logs_in_everywhere() {
+    let app = TestApp::spawn("").await;
+    let created = app
+        .admin(
+            "POST",
+            "/admin/users",
+            serde_json::json!({"region": "86", "phone": "13700000001", "password": "op-secret", "nickname": "op"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    for dialect in DIALECTS {
+        (dialect.login)(&app, "13700000001", "op-secret")
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", dialect.id));
+    }
+}
