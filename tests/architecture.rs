@@ -236,3 +236,81 @@ fn volatile_path_segments_name_a_route() {
         }
     }
 }
+
+/// Every text file of the repository (sources, docs, transcripts, examples, scripts).
+fn repository_files() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if name.starts_with('.') && name != ".ci" || name == "target" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out);
+            } else if ["rs", "md", "json", "toml", "sh", "sql", "jsonl", "har"]
+                .iter()
+                .any(|e| path.extension().is_some_and(|x| x == *e))
+                || path.ends_with(".ci/run")
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(Path::new(env!("CARGO_MANIFEST_DIR")), &mut out);
+    out
+}
+
+/// A user who clones the repository has nothing beside it: no file sends readers, or tests,
+/// to the material the project was built from.
+#[test]
+fn the_repository_stands_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let this_file = root.join("tests/architecture.rs");
+    let forbidden = ["../shared", "BEHAVIOUR", "spec/0", "spec/PROVIDERS"];
+    let mut hits = Vec::new();
+    for file in repository_files() {
+        if file == this_file {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(&file) else {
+            continue;
+        };
+        for (number, line) in text.lines().enumerate() {
+            if forbidden.iter().any(|f| line.contains(f)) {
+                hits.push(format!(
+                    "{}:{}: {}",
+                    file.display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}
+
+/// Relative links in the Markdown files point at files that exist.
+#[test]
+fn markdown_links_resolve() {
+    let link = regex::Regex::new(r"\]\(([^)#\s]+)(?:#[^)]*)?\)").unwrap();
+    let mut broken = Vec::new();
+    for file in repository_files() {
+        if file.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        for capture in link.captures_iter(&text) {
+            let target = &capture[1];
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let resolved = file.parent().unwrap().join(target);
+            if !resolved.exists() {
+                broken.push(format!("{}: {target}", file.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}

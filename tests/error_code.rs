@@ -588,7 +588,7 @@ async fn push_switches_both_ways() {
         json!("1"),
         "on by default"
     );
-    // Turning it off works, unlike the original (BEHAVIOUR §3.4).
+    // Turning it off works, unlike the original (README: Known quirks).
     for (body, expected) in [
         (r#"{"enable":0}"#, "0"),
         (r#"{"enable":"on"}"#, "1"),

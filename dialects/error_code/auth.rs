@@ -1,5 +1,5 @@
 //! The session carriers of the `error_code` dialect: `X-Auth-Token`, or the
-//! `X-Auth-Username` + `X-Auth-Password` pair (`spec/BEHAVIOUR.md` §3.3).
+//! `X-Auth-Username` + `X-Auth-Password` pair (README: Sessions).
 
 use actix_web::HttpRequest;
 

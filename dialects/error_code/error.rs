@@ -11,7 +11,7 @@ use crate::dialects::kit::{FrameworkError, Outcome, ParamError, ParamErrorKind, 
 use crate::domain::profile::TextField;
 use crate::domain::{CoreError, Field};
 
-/// The detail texts of the original server (English source strings, `spec/BEHAVIOUR.md` §3.2).
+/// The detail texts of the original server (its English source strings).
 pub mod detail {
     pub const UNKNOWN_ACCOUNT: &str = "帐号无效";
     pub const WRONG_PASSWORD: &str = "密码错误";

@@ -1,5 +1,5 @@
-//! The endpoints of `spec/004_*.txt`, one function each, as resolved in `spec/BEHAVIOUR.md`
-//! §3.4–§3.5 and §7.5.
+//! The endpoints of document 004, one function each, answering as the original BlueU server
+//! did where the dialect README does not say otherwise.
 
 use actix_web::{HttpRequest, web};
 
@@ -108,7 +108,7 @@ fn check_own_id(req: &HttpRequest, caller: &Caller) -> Result<(), ErrorReply> {
     }
 }
 
-/// `POST /api/user/register` — 用户注册 (004 §用户注册; BEHAVIOUR §3.4, §7.5 #4–#6).
+/// `POST /api/user/register` — 用户注册 (004 §用户注册).
 pub async fn register(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let ctx = &state.ctx;
     let params = params(&req, payload).await?;
@@ -159,7 +159,7 @@ pub async fn register(req: HttpRequest, payload: web::Payload, state: Ctx) -> An
     }
 }
 
-/// `POST /api/user/login` — 用户登录 (004 §用户登录; BEHAVIOUR §3.4, §3.5).
+/// `POST /api/user/login` — 用户登录 (004 §用户登录).
 pub async fn login(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let ctx = &state.ctx;
     let params = params(&req, payload).await?;
@@ -187,7 +187,7 @@ pub async fn login(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answe
 }
 
 /// `POST /api/user/resetpwd` — 重置密码: a logged-in change of password (004 §重置密码;
-/// BEHAVIOUR §3.4, §7.5 #9). Missing fields are reported before the token is checked.
+/// README: Known quirks). Missing fields are reported before the token is checked.
 pub async fn reset_password(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let ctx = &state.ctx;
     let params = params(&req, payload).await?;
@@ -212,7 +212,7 @@ pub async fn reset_password(req: HttpRequest, payload: web::Payload, state: Ctx)
     Ok(state.success())
 }
 
-/// `POST /api/user/logout` — 用户登出 (004 §用户登出; BEHAVIOUR §3.4, §7.5 #8): `username` must
+/// `POST /api/user/logout` — 用户登出 (004 §用户登出): `username` must
 /// name the token's owner; `password` is ignored.
 pub async fn logout(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let ctx = &state.ctx;
@@ -240,7 +240,7 @@ pub async fn logout(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answ
     Ok(state.success())
 }
 
-/// `POST /api/user/<id>/edit` — 用户修改资料 (004 §用户修改资料; BEHAVIOUR §3.4, §7.5 #15): only
+/// `POST /api/user/<id>/edit` — 用户修改资料 (004 §用户修改资料): only
 /// `name` is editable.
 pub async fn edit(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let ctx = &state.ctx;
@@ -272,7 +272,7 @@ fn parse_enable(text: &str) -> Option<bool> {
     }
 }
 
-/// `POST /api/user/<id>/push` — 用户信息推送开关 (004 §用户信息推送开关; BEHAVIOUR §3.4, §7.5 #16):
+/// `POST /api/user/<id>/push` — 用户信息推送开关 (004 §用户信息推送开关):
 /// the intended semantics, not the original's loose-comparison bug.
 pub async fn push(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let ctx = &state.ctx;
@@ -304,7 +304,7 @@ pub async fn push(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer
 }
 
 /// `GET /api/user/<id>` (also POST, as the document's curl does) — 用户详情 (004 last section;
-/// BEHAVIOUR §3.4, §3.5, §7.5 #2): public fields, every value a string or null; no token needed.
+/// README: Known quirks): public fields, every value a string or null; no token needed.
 pub async fn detail(req: HttpRequest, state: Ctx) -> Answer {
     let id = path_id(&req)?;
     let card = state

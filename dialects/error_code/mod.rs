@@ -1,4 +1,4 @@
-//! The `error_code` dialect: BlueU's `/api/user/*` (`spec/004_*.txt`), always HTTP 200 with
+//! The `error_code` dialect: BlueU's `/api/user/*` (document 004), always HTTP 200 with
 //! `{error_code, error_msg[, data]}`, `X-Auth-Token` sessions of 3600 s.
 
 mod auth;

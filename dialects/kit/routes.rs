@@ -145,7 +145,10 @@ pub fn wrong_method(
 /// the macro defines `pub const ROUTES: &[RouteDoc]` and `fn mount_routes(&mut ServiceConfig)`.
 #[cfg_attr(
     not(any(test, feature = "error_code")),
-    expect(unused_macros, reason = "a build without dialects mounts no route table")
+    expect(
+        unused_macros,
+        reason = "a build without dialects mounts no route table"
+    )
 )]
 macro_rules! route_table {
     ($( $($method:ident)|+ $path:literal => $handler:path, $source:literal; )+) => {
@@ -175,7 +178,10 @@ macro_rules! route_table {
 }
 #[cfg_attr(
     not(any(test, feature = "error_code")),
-    expect(unused_imports, reason = "a build without dialects mounts no route table")
+    expect(
+        unused_imports,
+        reason = "a build without dialects mounts no route table"
+    )
 )]
 pub(crate) use route_table;
 

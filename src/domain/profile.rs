@@ -1,4 +1,4 @@
-//! The canonical user profile (`spec/BEHAVIOUR.md` §9) and the rules for changing it.
+//! The canonical user profile (every dialect maps its own field names onto it) and the rules for changing it.
 
 use super::error::FieldReason;
 use super::{EpochMillis, UserId, phone::Phone};

@@ -2,7 +2,7 @@
 
 use super::{EpochMillis, GroupId, UserId};
 
-/// Friendship row states (SealTalk's constants, `spec/BEHAVIOUR.md` §2.10).
+/// Friendship row states (SealTalk's constants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FriendshipStatus {
     Requesting,

@@ -488,7 +488,7 @@ mod tests {
                 ("utime".into(), "1500000000".into()),
                 ("sec".into(), "24193".into())
             ]),
-            "BEHAVIOUR §4's worked example: (13390633695 − 1500000000) mod 49477 = 24193"
+            "code_sec's worked example: (13390633695 − 1500000000) mod 49477 = 24193"
         );
         let mut json = Request {
             form: None,

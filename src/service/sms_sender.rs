@@ -14,7 +14,7 @@ pub struct SmsMessage {
     pub sent_at: i64,
 }
 
-/// What became of a message (`spec/PROVIDERS.md` §5.1).
+/// What became of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmsOutcome {
     Sent,
