@@ -423,14 +423,18 @@ fn replay_converts_a_har_file() {
     );
 }
 
-#[test]
-fn replay_passes_against_a_running_gateway() {
+/// Replays `files` against a fresh `rosetta serve` run with `env`; returns the replayer's
+/// output once the gateway has been stopped.
+fn replay_against_serve(
+    files: &[std::path::PathBuf],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let (dialect, ops) = (free_port(), free_port());
-    let mut child = start(dir.path(), dialect, ops, 10);
+    let mut child = start_with(dir.path(), dialect, ops, 10, env);
     let output = Command::new(BIN)
         .arg("replay")
-        .args(transcripts())
+        .args(files)
         .args(["--target", &format!("http://127.0.0.1:{dialect}")])
         .output()
         .unwrap();
@@ -439,6 +443,12 @@ fn replay_passes_against_a_running_gateway() {
         .status()
         .unwrap();
     let _ = child.wait();
+    output
+}
+
+#[test]
+fn replay_passes_against_a_running_gateway() {
+    let output = replay_against_serve(&transcripts(), &[]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.lines().last().unwrap().ends_with("passed, 0 failed"));
@@ -447,26 +457,10 @@ fn replay_passes_against_a_running_gateway() {
     // replayer says which settings the target needs.
     let with_settings = error_code_transcripts(true);
     assert!(!with_settings.is_empty());
-    let dir = tempfile::tempdir().unwrap();
-    let (dialect, ops) = (free_port(), free_port());
-    let mut child = start_with(
-        dir.path(),
-        dialect,
-        ops,
-        10,
+    let output = replay_against_serve(
+        &with_settings,
         &[("ROSETTA__DIALECTS__ERROR_CODE__SUCCESS_MESSAGE", "请求成功")],
     );
-    let output = Command::new(BIN)
-        .arg("replay")
-        .args(&with_settings)
-        .args(["--target", &format!("http://127.0.0.1:{dialect}")])
-        .output()
-        .unwrap();
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = child.wait();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(
