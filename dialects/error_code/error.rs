@@ -121,7 +121,7 @@ pub fn framework_error(
 
 /// Framework failures: an unknown route is Yii's 404 with code 999; a wrong method is code 2;
 /// an oversized or unreadable body is code 3 — all in the envelope.
-pub fn framework_reply(req: &HttpRequest, err: FrameworkError) -> ErrorReply {
+fn framework_reply(req: &HttpRequest, err: FrameworkError) -> ErrorReply {
     match err {
         FrameworkError::NotFound => {
             let route = req.path().trim_start_matches('/');

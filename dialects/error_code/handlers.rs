@@ -7,7 +7,9 @@ use super::State;
 use super::auth::{self, Caller};
 use super::error::{core_error, detail, param_error};
 use super::wire::{self, Code, ErrorReply, LoginData, UserDetail};
-use crate::dialects::kit::{Answer, ParamError, ParamErrorKind, Params, Reply, read_body};
+use crate::dialects::kit::{
+    Answer, FrameworkError, ParamError, ParamErrorKind, Params, Reply, read_body,
+};
 use crate::domain::CoreError;
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::{LoginName, UsernameError};
@@ -21,12 +23,11 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 type Ctx = web::Data<State>;
 
-/// The body as BlueU read it: JSON whatever the Content-Type, else form fields.
-async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, ErrorReply> {
-    read_body(req, payload, BODY_LIMIT)
-        .await
-        .map(|body| Params::json_else_form(&body))
-        .map_err(|err| super::error::framework_reply(req, err))
+/// The body as BlueU read it: JSON whatever the Content-Type, else form fields. A body that
+/// cannot be read goes to the dialect's failure hook.
+async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, FrameworkError> {
+    let body = read_body(req, payload, BODY_LIMIT).await?;
+    Ok(Params::json_else_form(&body))
 }
 
 /// A field the document marks required: `isset` semantics, so `null` is "not set".
