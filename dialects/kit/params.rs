@@ -108,6 +108,29 @@ impl Params {
         }
     }
 
+    /// The body read by its Content-Type, for APIs that take JSON and forms alike (`code_sec`,
+    /// PHP-style): a JSON type is strict JSON (malformed bodies are reported), anything else is
+    /// a form. Multipart bodies are read with [`super::multipart::read_multipart`] instead.
+    pub fn by_content_type(
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Params, FrameworkError> {
+        let essence = content_type
+            .and_then(|value| value.split(';').next())
+            .map(|essence| essence.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if essence == "application/json" || essence.ends_with("+json") {
+            Params::json(body)
+        } else if essence.starts_with("multipart/") {
+            Err(FrameworkError::Malformed {
+                part: RequestPart::Multipart,
+                detail: "a multipart body where fields were expected".to_owned(),
+            })
+        } else {
+            Ok(Params::form(body))
+        }
+    }
+
     /// Form-urlencoded fields (`a=1&b=2`); a repeated name keeps every value, and a
     /// single-valued read takes the last one (PHP). Undecodable input gives no parameters.
     pub fn form(body: &[u8]) -> Params {
@@ -331,6 +354,32 @@ mod tests {
         assert!(Params::json_else_form(b"\xff\xfe=1").is_empty());
         assert!(Params::json_else_form(b"not json").is_empty());
         assert!(Params::json_else_form(b"").is_empty());
+    }
+
+    #[test]
+    fn bodies_are_read_by_their_content_type() {
+        let json = Params::by_content_type(
+            Some("application/json; charset=utf-8"),
+            br#"{"phone":"13912345678"}"#,
+        )
+        .unwrap();
+        assert_eq!(json.required("phone").unwrap(), "13912345678");
+        assert!(matches!(
+            Params::by_content_type(Some("Application/JSON"), b"phone=1"),
+            Err(FrameworkError::Malformed {
+                part: RequestPart::Json,
+                ..
+            })
+        ));
+        for content_type in [
+            Some("application/x-www-form-urlencoded"),
+            Some("text/plain"),
+            None,
+        ] {
+            let form = Params::by_content_type(content_type, b"phone=1&utime=2").unwrap();
+            assert_eq!(form.required("utime").unwrap(), "2", "{content_type:?}");
+        }
+        assert!(Params::by_content_type(Some("multipart/form-data; boundary=x"), b"").is_err());
     }
 
     #[test]
