@@ -1393,3 +1393,44 @@ async fn recommenders_resolve_by_id_or_phone_and_render_as_a_phone() {
     assert_eq!(profile.recommender_raw.as_deref(), Some("13700000000"));
     assert_eq!(service.recommender_phone(&profile).await.unwrap(), None);
 }
+
+/// A buffer that a tracing subscriber writes into, for reading what was logged.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[actix_web::test]
+async fn internal_errors_are_logged_once_by_the_core_with_the_request_id() {
+    use tracing::Instrument;
+    let db = TestDb::fresh();
+    let (service, _) = test_service(&db, "").await;
+    let buffer = LogBuffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let p = phone("13912345678");
+    let bad = CodeRequest {
+        rules: SmsRules::global(9),
+        ..code_request(&p, "register", None)
+    };
+    let span = tracing::info_span!("request", id = "req-4711");
+    let result = service.send_code(bad).instrument(span).await;
+    assert!(matches!(result, Err(CoreError::Internal(_))));
+    let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(logged.matches("internal error").count(), 1, "{logged}");
+    assert!(logged.contains("req-4711"), "{logged}");
+    assert!(logged.contains("code length 9"), "{logged}");
+}

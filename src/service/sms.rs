@@ -18,7 +18,9 @@ const DAY_MS: i64 = 86_400_000;
 /// Daily caps follow the calendar day of the documents' users (Asia/Shanghai, UTC+8).
 const SHANGHAI_OFFSET_MS: i64 = 8 * HOUR_MS;
 
-/// A dialect's own SMS rules: each `None` falls back to the global `[sms]` settings.
+/// A dialect's own SMS rules: each `None` falls back to the global `[sms]` settings. A dialect
+/// with its own daily cap counts its own sends to a phone against it; otherwise every send to
+/// the phone counts against the global cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SmsRules {
     /// 4 to 6 digits.
@@ -64,7 +66,7 @@ pub struct CodeRequest<'a> {
     pub client_ip: Option<&'a str>,
 }
 
-/// Proof that a phone was verified for a purpose just now, by a code or a ticket. Only the
+/// Proof that a phone was verified for a purpose, by a code just checked or a live ticket. Only the
 /// service makes one, so `register` and `reset_password` can trust it, and each dialect can
 /// verify first and run its other checks in its document's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +136,8 @@ impl Service {
 
     /// Generates, stores and sends a code. Refusals, in order: the phone's precondition
     /// (`UserNotFound` / `PhoneAlreadyRegistered`), the resend interval
-    /// (`SmsTooSoon`), the daily cap per phone, the hourly cap per client address. A failed
+    /// (`SmsTooSoon`), the daily cap per phone (`SmsDailyLimit`), the hourly cap per client
+    /// address (`SmsIpLimit`). A failed
     /// delivery withdraws the code and is reported (`SmsSendFailed`), never swallowed.
     pub async fn send_code(&self, request: CodeRequest<'_>) -> Result<i64, CoreError> {
         let rules = request.rules;
