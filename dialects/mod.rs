@@ -4,6 +4,8 @@
 
 pub mod kit;
 
+#[cfg(feature = "code_result")]
+pub mod code_result;
 #[cfg(feature = "error_code")]
 pub mod error_code;
 
