@@ -7,6 +7,7 @@
 pub mod dialects;
 pub mod domain;
 pub mod ops;
+pub mod providers;
 pub mod replay;
 pub mod replay_cli;
 pub mod service;
