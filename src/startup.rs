@@ -265,8 +265,8 @@ impl Application {
             loop {
                 tick.tick().await;
                 match service.purge_expired().await {
-                    Ok((sessions, counters)) if sessions + counters > 0 => {
-                        tracing::info!(sessions, counters, "expired rows purged");
+                    Ok((sessions, others)) if sessions + others > 0 => {
+                        tracing::info!(sessions, others, "expired rows purged");
                     }
                     Ok(_) => {}
                     Err(err) => tracing::warn!(error = %err, "purging expired rows failed"),

@@ -1434,3 +1434,72 @@ async fn internal_errors_are_logged_once_by_the_core_with_the_request_id() {
     assert!(logged.contains("req-4711"), "{logged}");
     assert!(logged.contains("code length 9"), "{logged}");
 }
+
+#[actix_web::test]
+async fn image_codes_are_drawn_checked_once_and_expire() {
+    let db = TestDb::fresh();
+    let (service, clock) = test_service(&db, "").await;
+    let lifetime = Duration::from_secs(300);
+    let issued = service.new_image_code(4, lifetime).await.unwrap();
+    assert_eq!(issued.code.len(), 4);
+    assert_eq!(issued.expires_at, service.now_ms() + 300_000);
+    let picture = service
+        .image_code_picture(&issued.verify_id)
+        .await
+        .unwrap()
+        .expect("a picture");
+    assert!(picture.starts_with(b"\x89PNG\r\n\x1a\n"));
+    // A right code passes once; the picture is gone with it.
+    assert_eq!(
+        service
+            .check_image_code(&issued.verify_id, &issued.code)
+            .await,
+        Ok(())
+    );
+    assert_eq!(
+        service
+            .check_image_code(&issued.verify_id, &issued.code)
+            .await,
+        Err(CoreError::CodeNotRequested)
+    );
+    assert_eq!(
+        service.image_code_picture(&issued.verify_id).await,
+        Ok(None)
+    );
+    // A wrong guess uses the code up too.
+    let guessed = service.new_image_code(4, lifetime).await.unwrap();
+    let wrong = if guessed.code == "0000" {
+        "1111"
+    } else {
+        "0000"
+    };
+    assert_eq!(
+        service.check_image_code(&guessed.verify_id, wrong).await,
+        Err(CoreError::CodeWrong)
+    );
+    assert_eq!(
+        service
+            .check_image_code(&guessed.verify_id, &guessed.code)
+            .await,
+        Err(CoreError::CodeNotRequested)
+    );
+    // Expired codes neither draw nor pass, and the janitor forgets them.
+    let late = service.new_image_code(6, lifetime).await.unwrap();
+    assert_eq!(late.code.len(), 6);
+    clock.advance_ms(300_000);
+    assert_eq!(service.image_code_picture(&late.verify_id).await, Ok(None));
+    let kept = service.new_image_code(5, lifetime).await.unwrap();
+    assert_eq!(service.purge_expired().await.unwrap().1, 1);
+    assert_eq!(
+        service.check_image_code(&late.verify_id, &late.code).await,
+        Err(CoreError::CodeNotRequested)
+    );
+    assert_eq!(
+        service.check_image_code(&kept.verify_id, &kept.code).await,
+        Ok(())
+    );
+    assert!(matches!(
+        service.new_image_code(3, lifetime).await,
+        Err(CoreError::Internal(_))
+    ));
+}

@@ -19,7 +19,10 @@ fn connect(db: &TestDb) -> (storage::Pool, storage::PooledConnection) {
     let pool = storage::build_pool(&url, 2, Duration::from_secs(10)).expect("pool");
     let mut conn = pool.get().expect("connection");
     let applied = storage::run_migrations(&mut conn).expect("migrations");
-    assert_eq!(applied, vec!["20261121000000".to_owned()]);
+    assert_eq!(
+        applied,
+        vec!["20261121000000".to_owned(), "20261201000000".to_owned()]
+    );
     assert!(
         storage::run_migrations(&mut conn)
             .expect("again")

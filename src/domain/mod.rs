@@ -2,6 +2,7 @@
 //! and the errors the core can answer with. Nothing here touches HTTP, storage or the clock.
 
 pub mod avatar;
+pub mod captcha;
 pub mod credential;
 pub mod error;
 pub mod identity;

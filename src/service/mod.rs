@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod avatars;
 pub mod clock;
 pub mod hashing;
+pub mod image_codes;
 pub mod profiles;
 pub mod sessions;
 pub mod sms;
@@ -134,14 +135,16 @@ impl Service {
         .unwrap_or(false)
     }
 
-    /// Forgets expired sessions and old throttle windows; called periodically by the server.
+    /// Forgets expired sessions, old throttle windows and expired image codes; called
+    /// periodically by the server. Answers `(sessions, other rows)` removed.
     pub async fn purge_expired(&self) -> Result<(usize, usize), CoreError> {
         let now = self.now_ms();
         self.db(move |conn| {
             // Expired sessions are kept a day so clients still hear "expired", not "unknown".
             let sessions = crate::storage::sessions::purge_expired(conn, now - 86_400_000)?;
             let counters = crate::storage::sms::purge_counters(conn, now - 2 * 86_400_000)?;
-            Ok((sessions, counters))
+            let image_codes = crate::storage::image_codes::purge_expired(conn, now)?;
+            Ok((sessions, counters + image_codes))
         })
         .await
     }

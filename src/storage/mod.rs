@@ -3,6 +3,7 @@
 
 pub mod avatars;
 pub mod groups;
+pub mod image_codes;
 pub mod models;
 pub mod schema;
 pub mod sessions;

@@ -100,6 +100,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    image_codes (verify_id) {
+        verify_id -> Text,
+        code -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     throttle_counters (scope, subject, window_start) {
         scope -> Text,
         subject -> Text,
@@ -201,6 +210,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     sms_codes,
     verification_tickets,
+    image_codes,
     throttle_counters,
     sms_outbox,
     blacklist,
