@@ -180,6 +180,13 @@ impl Application {
                         .map(|(spec, prefix)| (prefix.clone(), spec.id))
                         .collect(),
                 ),
+                in_flight: Arc::new(
+                    group
+                        .dialects
+                        .iter()
+                        .map(|(spec, _)| (spec.id, metrics.in_flight_counter(spec.id)))
+                        .collect(),
+                ),
             };
             let recorder = recorder.clone();
             let server = HttpServer::new(move || {

@@ -111,7 +111,7 @@ fn start_with(
     bcrypt_cost: u32,
     env: &[(&str, &str)],
 ) -> std::process::Child {
-    let child = Command::new(BIN)
+    let mut child = Command::new(BIN)
         .envs(env.iter().copied())
         .arg("serve")
         .current_dir(dir)
@@ -133,6 +133,14 @@ fn start_with(
     )
     .is_err()
     {
+        // A gateway that exited (a port taken meanwhile, a bad setting) says why at once.
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            panic!("gateway exited at start ({status}): {stderr}");
+        }
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "gateway did not start"

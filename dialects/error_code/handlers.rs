@@ -39,12 +39,14 @@ fn optional(params: &Params, name: &str) -> Result<Option<String>, ErrorReply> {
     params.optional(name).map_err(param_error)
 }
 
+/// A value already read that must hold more than white space. Checked after every required
+/// field was found, as the original reported missing fields first.
 fn non_blank(name: &str, value: String) -> Result<String, ErrorReply> {
     if value.trim().is_empty() {
-        Err(ErrorReply::new(
-            Code::BadParameter,
-            format!("{name} is empty"),
-        ))
+        Err(param_error(ParamError {
+            name: name.to_owned(),
+            kind: ParamErrorKind::Empty,
+        }))
     } else {
         Ok(value)
     }

@@ -91,17 +91,6 @@ impl Reply {
         self.outcome
     }
 
-    /// The same answer counted under another outcome (a refusal that means "busy").
-    pub fn with_outcome(mut self, outcome: Outcome) -> Reply {
-        self.outcome = outcome;
-        self
-    }
-
-    pub fn with_status(mut self, status: StatusCode) -> Reply {
-        self.status = status;
-        self
-    }
-
     pub fn body(&self) -> &[u8] {
         &self.body
     }

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
@@ -63,32 +64,33 @@ struct Tables {
 #[derive(Default)]
 pub struct Metrics {
     tables: Mutex<Tables>,
-    in_flight: Mutex<BTreeMap<&'static str, i64>>,
+    /// One counter per dialect, made at start-up: requests touch only the atomic.
+    in_flight: Mutex<BTreeMap<&'static str, Arc<AtomicI64>>>,
 }
 
 /// Counts a request as in flight until it is dropped (answered or abandoned).
-pub struct InFlight<'a> {
-    metrics: &'a Metrics,
-    dialect: &'static str,
+pub struct InFlight(Arc<AtomicI64>);
+
+impl InFlight {
+    pub fn enter(counter: Arc<AtomicI64>) -> InFlight {
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight(counter)
+    }
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Ok(mut in_flight) = self.metrics.in_flight.lock() {
-            *in_flight.entry(self.dialect).or_insert(0) -= 1;
-        }
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl Metrics {
-    /// Marks a request of `dialect` as in flight (operators watch it drain at shutdown).
-    pub fn enter(&self, dialect: &'static str) -> InFlight<'_> {
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            *in_flight.entry(dialect).or_insert(0) += 1;
-        }
-        InFlight {
-            metrics: self,
-            dialect,
+    /// The in-flight counter of `dialect` (operators watch it drain at shutdown); taken once
+    /// per listener when the server is built.
+    pub fn in_flight_counter(&self, dialect: &'static str) -> Arc<AtomicI64> {
+        match self.in_flight.lock() {
+            Ok(mut counters) => counters.entry(dialect).or_default().clone(),
+            Err(_) => Arc::default(),
         }
     }
 
@@ -141,8 +143,9 @@ impl Metrics {
             for (dialect, count) in in_flight.iter() {
                 let _ = writeln!(
                     out,
-                    "rosetta_requests_in_flight{{dialect=\"{}\"}} {count}",
-                    escape(dialect)
+                    "rosetta_requests_in_flight{{dialect=\"{}\"}} {}",
+                    escape(dialect),
+                    count.load(Ordering::Relaxed)
                 );
             }
         }
@@ -232,8 +235,8 @@ mod tests {
     #[test]
     fn in_flight_requests_are_counted_until_dropped() {
         let m = Metrics::default();
-        let first = m.enter("error_code");
-        let second = m.enter("error_code");
+        let first = InFlight::enter(m.in_flight_counter("error_code"));
+        let second = InFlight::enter(m.in_flight_counter("error_code"));
         assert!(
             m.render()
                 .contains("rosetta_requests_in_flight{dialect=\"error_code\"} 2")

@@ -1,7 +1,9 @@
 //! The middleware around every dialect listener: a request id (echoed as `X-Request-Id`), a
 //! tracing span, a log line, and the request's metrics.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -10,7 +12,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
 
-use super::metrics::{Metrics, Outcome};
+use super::metrics::{InFlight, Metrics, Outcome};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -20,6 +22,8 @@ pub struct ListenerMap {
     pub metrics: Arc<Metrics>,
     /// `(prefix, dialect id)`, longest prefix first.
     pub prefixes: Arc<Vec<(String, &'static str)>>,
+    /// Each dialect's in-flight counter.
+    pub in_flight: Arc<BTreeMap<&'static str, Arc<AtomicI64>>>,
 }
 
 impl ListenerMap {
@@ -100,7 +104,7 @@ pub async fn observe(
         .map(|(p, d)| (p.to_owned(), d))
         .unwrap_or((String::new(), "none"));
     let span = tracing::info_span!("request", id = %id, dialect, method = %req.method(), path = %req.path());
-    let in_flight = map.metrics.enter(dialect);
+    let in_flight = map.in_flight.get(dialect).cloned().map(InFlight::enter);
     let mut response = next.call(req).instrument(span.clone()).await?;
     drop(in_flight);
     let status = response.status().as_u16();
@@ -145,6 +149,7 @@ mod tests {
     fn longest_prefix_owns_the_path() {
         let map = ListenerMap {
             metrics: Arc::default(),
+            in_flight: Arc::default(),
             prefixes: Arc::new(vec![
                 ("/a/b".into(), "two"),
                 ("/a".into(), "one"),

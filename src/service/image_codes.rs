@@ -3,12 +3,10 @@
 
 use std::time::Duration;
 
-use rand::Rng;
-
-use super::Service;
+use super::{Service, logged_internal, random_digits};
 use crate::domain::CoreError;
 use crate::domain::captcha;
-use crate::storage::{self, write_tx};
+use crate::storage;
 
 /// A new image code. `code` is for the caller's own checks and tests: a client only ever sees
 /// the picture.
@@ -27,14 +25,11 @@ impl Service {
         lifetime: Duration,
     ) -> Result<ImageCode, CoreError> {
         if !(4..=6).contains(&digits) {
-            return Err(self.internal(format!("image code length {digits} is outside 4..=6")));
+            return Err(logged_internal(format!(
+                "image code length {digits} is outside 4..=6"
+            )));
         }
-        let code: String = {
-            let mut rng = rand::rng();
-            (0..digits)
-                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-                .collect()
-        };
+        let code = random_digits(digits);
         let now = self.now_ms();
         let expires_at =
             now.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX));
@@ -70,11 +65,8 @@ impl Service {
         let id = verify_id.to_owned();
         let now = self.now_ms();
         let (stored, expires_at) = self
-            .db(move |conn| {
-                write_tx(conn, |conn| {
-                    storage::image_codes::take(conn, &id).map_err(CoreError::from)
-                })
-            })
+            // One DELETE … RETURNING: two checks of one code cannot both take it.
+            .db(move |conn| storage::image_codes::take(conn, &id).map_err(CoreError::from))
             .await?
             .ok_or(CoreError::CodeNotRequested)?;
         if now >= expires_at {

@@ -95,12 +95,6 @@ impl Service {
         &self.inner.config
     }
 
-    /// An internal failure, logged here once (inside the request's span, so with its request
-    /// id); dialects only choose what their clients see.
-    pub(crate) fn internal(&self, message: String) -> CoreError {
-        logged_internal(message)
-    }
-
     /// Runs storage work on the blocking pool with a pooled connection. Internal failures of
     /// the work are logged here, back on the request's task.
     async fn db<T, F>(&self, work: F) -> Result<T, CoreError>
@@ -150,10 +144,20 @@ impl Service {
     }
 }
 
-/// Logs an internal failure and returns it; the message is for logs, never for clients.
+/// Logs an internal failure once, inside the request's span (so with its request id), and
+/// returns it; the message is for logs, never for clients, and dialects do not log it again.
 pub(crate) fn logged_internal(message: String) -> CoreError {
     tracing::error!(%message, "internal error");
     CoreError::Internal(message)
+}
+
+/// `length` random decimal digits (SMS codes, image codes).
+pub(crate) fn random_digits(length: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..length)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
 }
 
 /// Not logged here: [`Service::db`] logs what comes out of storage work, once.

@@ -2,10 +2,8 @@
 
 use std::time::Duration;
 
-use rand::Rng;
-
 use super::sms_sender::{SmsMessage, SmsOutcome, SmsSender, message_text};
-use super::{Service, SmsPolicy};
+use super::{Service, SmsPolicy, logged_internal, random_digits};
 use crate::domain::CoreError;
 use crate::domain::phone::Phone;
 use crate::storage::models::{NewOutboxRow, SmsCodeRow, TicketRow};
@@ -128,10 +126,7 @@ impl Service {
         {
             return fixed.clone();
         }
-        let mut rng = rand::rng();
-        (0..length)
-            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-            .collect()
+        random_digits(length)
     }
 
     /// Generates, stores and sends a code. Refusals, in order: the phone's precondition
@@ -142,7 +137,7 @@ impl Service {
     pub async fn send_code(&self, request: CodeRequest<'_>) -> Result<i64, CoreError> {
         let rules = request.rules;
         if !(4..=6).contains(&rules.code_length) {
-            return Err(self.internal(format!(
+            return Err(logged_internal(format!(
                 "code length {} is outside 4..=6",
                 rules.code_length
             )));

@@ -34,12 +34,10 @@ pub fn peek(conn: &mut DbConnection, verify_id: &str) -> QueryResult<Option<(Str
 
 /// Removes the code and returns it with its expiry, so it can be checked once only.
 pub fn take(conn: &mut DbConnection, verify_id: &str) -> QueryResult<Option<(String, i64)>> {
-    let found = peek(conn, verify_id)?;
-    if found.is_some() {
-        diesel::delete(image_codes::table.filter(image_codes::verify_id.eq(verify_id)))
-            .execute(conn)?;
-    }
-    Ok(found)
+    diesel::delete(image_codes::table.filter(image_codes::verify_id.eq(verify_id)))
+        .returning((image_codes::code, image_codes::expires_at))
+        .get_result::<(String, i64)>(conn)
+        .optional()
 }
 
 /// Forgets codes expired at `cutoff` (a code is dead from its expiry on).
