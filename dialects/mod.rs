@@ -164,6 +164,19 @@ pub struct DialectSpec {
     pub mount: fn(&mut web::ServiceConfig, &DialectContext),
     /// Renders a framework failure in the dialect's envelope.
     pub framework_error: kit::FailureHook,
+    /// Checks the dialect's own keys together at start-up (a cipher key that must be long
+    /// enough, credentials that must come in pairs): the key at fault and why.
+    pub check_settings: Option<SettingsCheck>,
+}
+
+/// A dialect's check of its own keys, run at start-up.
+pub type SettingsCheck = fn(&DialectSettings) -> Result<(), SettingsProblem>;
+
+/// A dialect's own key that cannot be used as set, found at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsProblem {
+    pub key: &'static str,
+    pub reason: String,
 }
 
 /// What a mounted dialect gets: the core and its own settings.
@@ -175,6 +188,8 @@ pub struct DialectContext {
 
 /// Every dialect compiled into this build.
 static REGISTRY: &[&DialectSpec] = &[
+    #[cfg(feature = "code_result")]
+    &code_result::SPEC,
     #[cfg(feature = "error_code")]
     &error_code::SPEC,
 ];

@@ -325,7 +325,7 @@ impl RawSettings {
                 return Err(invalid("testing.fixed_code", "must be 4 to 6 digits"));
             }
             warnings.push(format!(
-                "test mode: every SMS code is {code} (testing.fixed_code)"
+                "test mode: every SMS and picture code is {code} (testing.fixed_code)"
             ));
         }
         if self.testing.enabled {
@@ -446,12 +446,16 @@ fn resolve_dialect(
             format!("unknown key (known: {})", known.join(", ")),
         ));
     }
-    Ok(DialectSettings {
+    let settings = DialectSettings {
         enabled,
         listen,
         prefix,
         own,
-    })
+    };
+    if let Some(check) = spec.check_settings {
+        check(&settings).map_err(|problem| invalid(key(problem.key), problem.reason))?;
+    }
+    Ok(settings)
 }
 
 fn strict_bool(key: &str, value: &Value) -> Result<bool, SettingsError> {

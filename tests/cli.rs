@@ -111,7 +111,22 @@ fn start_with(
     bcrypt_cost: u32,
     env: &[(&str, &str)],
 ) -> std::process::Child {
+    // Every other dialect on a free port, so parallel gateways do not meet on default ports.
+    let others: Vec<(String, &str)> = rosetta::dialects::registry()
+        .iter()
+        .filter(|spec| spec.id != "error_code")
+        .map(|spec| {
+            (
+                format!(
+                    "ROSETTA__DIALECTS__{}__LISTEN",
+                    spec.id.to_ascii_uppercase()
+                ),
+                "127.0.0.1:0",
+            )
+        })
+        .collect();
     let mut child = Command::new(BIN)
+        .envs(others.iter().map(|(k, v)| (k.as_str(), *v)))
         .envs(env.iter().copied())
         .arg("serve")
         .current_dir(dir)

@@ -102,26 +102,42 @@ pub enum PasswordUse {
     Change,
 }
 
-/// No space anywhere (the document's rule; the original's register let a leading one through),
-/// then 6 to 20 characters.
-pub fn password(text: &str, used_for: PasswordUse) -> Result<(), Refused> {
-    let (space, length) = match used_for {
-        PasswordUse::Register | PasswordUse::Reset => (
-            "Password must have no space.",
-            "Length of password invalid.",
-        ),
-        PasswordUse::Change => (
-            "New password must have no space.",
-            "Invalid new password length.",
-        ),
-    };
-    if text.contains(' ') {
-        return Err(Refused(space));
+impl PasswordUse {
+    fn messages(self) -> (&'static str, &'static str) {
+        match self {
+            PasswordUse::Register | PasswordUse::Reset => (
+                "Password must have no space.",
+                "Length of password invalid.",
+            ),
+            PasswordUse::Change => (
+                "New password must have no space.",
+                "Invalid new password length.",
+            ),
+        }
     }
-    if !(6..=20).contains(&text.chars().count()) {
-        return Err(Refused(length));
+}
+
+/// No space anywhere (the document's rule; the original's register let a leading one through).
+/// Register checks this before the nickname and the length after it, so the two are apart.
+pub fn password_spaces(text: &str, used_for: PasswordUse) -> Result<(), Refused> {
+    if text.contains(' ') {
+        return Err(Refused(used_for.messages().0));
     }
     Ok(())
+}
+
+/// 6 to 20 characters.
+pub fn password_length(text: &str, used_for: PasswordUse) -> Result<(), Refused> {
+    if !(6..=20).contains(&text.chars().count()) {
+        return Err(Refused(used_for.messages().1));
+    }
+    Ok(())
+}
+
+/// Both password rules, spaces first.
+pub fn password(text: &str, used_for: PasswordUse) -> Result<(), Refused> {
+    password_spaces(text, used_for)?;
+    password_length(text, used_for)
 }
 
 /// Any UUID shape, any case (validator's `isUUID`).

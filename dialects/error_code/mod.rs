@@ -89,6 +89,7 @@ pub static SPEC: DialectSpec = DialectSpec {
     replay_fixup: None,
     mount,
     framework_error: error::framework_error,
+    check_settings: None,
 };
 
 route_table! {

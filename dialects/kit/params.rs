@@ -268,6 +268,28 @@ impl Params {
         }
     }
 
+    /// The same parameters with `name` holding `value` instead (a dialect's preprocessing, such
+    /// as ids decoded from their wire form); a name not sent is added.
+    pub fn with_value(mut self, name: &str, value: Value) -> Params {
+        let mut value = Some(value);
+        self.entries.retain_mut(|(key, slot)| {
+            if key != name {
+                return true;
+            }
+            match value.take() {
+                Some(new) => {
+                    *slot = new;
+                    true
+                }
+                None => false,
+            }
+        });
+        if let Some(value) = value {
+            self.entries.push((name.to_owned(), value));
+        }
+        self
+    }
+
     /// The distinct names sent, in the order they first appeared.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         let mut seen = std::collections::HashSet::new();

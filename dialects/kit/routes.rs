@@ -140,7 +140,7 @@ pub fn wrong_method(
 /// `METHOD [| METHOD…] "pattern" => handler, "document section";` (in matching order), and
 /// the macro defines `pub const ROUTES: &[RouteDoc]` and `fn mount_routes(&mut ServiceConfig)`.
 #[cfg_attr(
-    not(any(test, feature = "error_code")),
+    not(any(test, feature = "error_code", feature = "code_result")),
     expect(
         unused_macros,
         reason = "a build without dialects mounts no route table"
@@ -173,7 +173,7 @@ macro_rules! route_table {
     };
 }
 #[cfg_attr(
-    not(any(test, feature = "error_code")),
+    not(any(test, feature = "error_code", feature = "code_result")),
     expect(
         unused_imports,
         reason = "a build without dialects mounts no route table"

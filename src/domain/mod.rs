@@ -4,6 +4,7 @@
 pub mod avatar;
 pub mod captcha;
 pub mod credential;
+pub mod dates;
 pub mod error;
 pub mod identity;
 pub mod phone;

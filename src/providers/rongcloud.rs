@@ -113,6 +113,42 @@ impl RongCloudApp {
     }
 }
 
+/// Why a call did not get an answer at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("RongCloud could not be reached: {0}")]
+pub struct Unreachable(pub String);
+
+/// Sends a signed request to `base_url` (`http://api-cn.ronghub.com`, or a stand-in) and returns
+/// the HTTP status and body. Runs on the caller's actix runtime (the client is not `Send`).
+pub async fn send(
+    base_url: &str,
+    request: &SignedRequest,
+    timeout: std::time::Duration,
+) -> Result<(u16, actix_web::web::Bytes), Unreachable> {
+    let client = awc::Client::builder().timeout(timeout).finish();
+    let mut call = client
+        .post(format!(
+            "{}{}",
+            base_url.trim_end_matches('/'),
+            request.path
+        ))
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"));
+    for (name, value) in &request.headers {
+        call = call.insert_header((*name, value.as_str()));
+    }
+    let mut response = call
+        .send_body(request.body.clone())
+        .await
+        .map_err(|err| Unreachable(err.to_string()))?;
+    let status = response.status().as_u16();
+    let body = response
+        .body()
+        .limit(64 * 1024)
+        .await
+        .map_err(|err| Unreachable(err.to_string()))?;
+    Ok((status, body))
+}
+
 #[derive(Debug, Deserialize)]
 struct Answer {
     code: i64,

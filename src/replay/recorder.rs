@@ -296,7 +296,7 @@ impl Writer {
         let path = self.dir.join(format!(
             "{}-{}.jsonl",
             captured.dialect,
-            civil_date(captured.at_ms)
+            crate::domain::dates::civil_date(captured.at_ms)
         ));
         let line = match self.line(spec, captured) {
             Ok(line) => line,
@@ -353,22 +353,6 @@ fn same_dialect_older_day(open: &Path, path: &Path) -> bool {
     let (open, path) = (stem(open), stem(path));
     let dialect = |s: &str| s.rsplitn(4, '-').last().map(str::to_owned);
     dialect(&open) == dialect(&path) && open < path
-}
-
-/// `YYYY-MM-DD` (UTC) of a time.
-pub fn civil_date(ms: i64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let days = ms.div_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// A request body in the form that replays it byte for byte.
@@ -591,13 +575,6 @@ mod tests {
         assert!(same_dialect_older_day(day1, day2));
         assert!(!same_dialect_older_day(day2, day1));
         assert!(!same_dialect_older_day(other, day2));
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(1_795_190_400_000), "2026-11-20");
-        assert_eq!(civil_date(951_782_400_000), "2000-02-29");
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl Service {
                         updated_at: now,
                     },
                 )?;
-                storage::users::insert_data_versions(conn, id, now)?;
+                storage::users::insert_data_versions(conn, id)?;
                 Ok(id)
             })
         })

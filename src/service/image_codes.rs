@@ -18,7 +18,8 @@ pub struct ImageCode {
 }
 
 impl Service {
-    /// Stores a new code of `digits` digits (4 to 6) for `lifetime`.
+    /// Stores a new code of `digits` digits (4 to 6) for `lifetime`; in test mode with a fixed
+    /// code, that code (as for SMS codes).
     pub async fn new_image_code(
         &self,
         digits: usize,
@@ -29,7 +30,11 @@ impl Service {
                 "image code length {digits} is outside 4..=6"
             )));
         }
-        let code = random_digits(digits);
+        let testing = &self.config().testing;
+        let code = match (&testing.fixed_code, testing.enabled) {
+            (Some(fixed), true) => fixed.clone(),
+            _ => random_digits(digits),
+        };
         let now = self.now_ms();
         let expires_at =
             now.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX));

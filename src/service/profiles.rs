@@ -178,7 +178,7 @@ impl Service {
     }
 }
 
-fn card_from(row: CardRow) -> ProfileCard {
+pub(super) fn card_from(row: CardRow) -> ProfileCard {
     let (
         (
             id,

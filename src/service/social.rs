@@ -1,6 +1,7 @@
 //! The social graph: blacklist, friendships, groups and members, data versions and sync.
 
 use super::Service;
+use crate::domain::profile::ProfileCard;
 use crate::domain::social::{
     BlacklistEntry, DataVersions, Friendship, FriendshipStatus, Group, GroupRole,
     MAX_GROUP_MEMBERS, MemberSettings, Membership, NotifyMode,
@@ -20,6 +21,9 @@ pub struct SyncData {
     pub groups: Vec<(Membership, Group)>,
     /// Members changed after the version, of the groups listed above.
     pub group_members: Vec<Membership>,
+    /// The public profiles of the user and of everyone named above, read in the same
+    /// transaction, in ascending id order.
+    pub cards: Vec<ProfileCard>,
 }
 
 const NAME_MAX_CHARS: usize = 32;
@@ -420,12 +424,24 @@ impl Service {
                         .map(membership)
                         .collect();
                 }
+                let mut ids: Vec<UserId> = std::iter::once(user_id)
+                    .chain(blacklist.iter().map(|b: &BlacklistEntry| b.target_id))
+                    .chain(friends.iter().map(|f: &Friendship| f.friend_id))
+                    .chain(group_members.iter().map(|m: &Membership| m.user_id))
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let cards = storage::users::load_cards(conn, &ids)?
+                    .into_iter()
+                    .map(super::profiles::card_from)
+                    .collect();
                 Ok(SyncData {
                     versions,
                     blacklist,
                     friends,
                     groups,
                     group_members,
+                    cards,
                 })
             })
         })

@@ -61,12 +61,11 @@ pub fn insert_credential(conn: &mut DbConnection, row: &CredentialRow) -> QueryR
         .map(|_| ())
 }
 
-pub fn insert_data_versions(conn: &mut DbConnection, user_id: i64, now: i64) -> QueryResult<()> {
+/// A new account's data versions, all 0: nothing has changed yet that a client could have
+/// missed (SealTalk's first `sync/0` after registering reports nothing, `version` null).
+pub fn insert_data_versions(conn: &mut DbConnection, user_id: i64) -> QueryResult<()> {
     diesel::insert_into(data_versions::table)
-        .values((
-            data_versions::user_id.eq(user_id),
-            data_versions::user_version.eq(now),
-        ))
+        .values(data_versions::user_id.eq(user_id))
         .execute(conn)
         .map(|_| ())
 }
