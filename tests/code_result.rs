@@ -1350,3 +1350,196 @@ async fn a_configured_cookie_name_and_id_key_are_used() {
         .await;
     assert_eq!(me.json()["result"]["id"], json!(id));
 }
+
+/// What the RongCloud stand-in was asked: (path, form fields).
+type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>>;
+
+/// A local stand-in for the RongCloud Server API: checks the four signing headers, records the
+/// form, and answers as RongCloud does (`code` 200, or 1002 for a user named `refuse`).
+async fn rongcloud_stand_in() -> (String, Calls) {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let calls: Calls = Default::default();
+    let seen = calls.clone();
+    let server = HttpServer::new(move || {
+        let seen = seen.clone();
+        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+            let seen = seen.clone();
+            async move {
+                let header = |name: &str| {
+                    req.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let (nonce, timestamp) = (header("Nonce"), header("Timestamp"));
+                let expected = rosetta::providers::rongcloud::signature(
+                    "stand-in-secret",
+                    &nonce,
+                    timestamp.parse().unwrap_or(-1),
+                );
+                if header("App-Key") != "stand-in-key" || header("Signature") != expected {
+                    return HttpResponse::Unauthorized()
+                        .json(json!({"code": 1004, "errorMessage": "signature error"}));
+                }
+                let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap();
+                seen.lock().unwrap().push((req.path().to_owned(), form.clone()));
+                let field = |name: &str| {
+                    form.iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                if field("name") == "refuse" {
+                    return HttpResponse::Ok().json(json!({"code": 1002, "errorMessage": "name is invalid"}));
+                }
+                match req.path() {
+                    "/user/getToken.json" => HttpResponse::Ok().json(json!({
+                        "code": 200, "userId": field("userId"), "token": format!("rc-token-{}", field("userId"))
+                    })),
+                    _ => HttpResponse::Ok().json(json!({"code": 200})),
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let address = server.addrs()[0];
+    actix_web::rt::spawn(server.run());
+    (format!("http://{address}"), calls)
+}
+
+#[actix_web::test]
+async fn im_tokens_and_blacklists_go_through_the_rongcloud_server_api() {
+    let (url, calls) = rongcloud_stand_in().await;
+    let app = TestApp::spawn(&format!(
+        "[dialects.code_result]\nim_token_provider = \"rongcloud\"\nrongcloud_app_key = \"stand-in-key\"\nrongcloud_app_secret = \"stand-in-secret\"\nrongcloud_api_url = \"{url}\"\n"
+    ))
+    .await;
+    let (alice, cookie) = register(&app, PHONE, "alice").await;
+    let (bob, _) = register(&app, "13800000001", "bob").await;
+    let login = post(
+        &app,
+        "/user/login",
+        json!({"region": "86", "phone": PHONE, "password": PASSWORD}),
+        None,
+    )
+    .await;
+    assert_ok(
+        &login,
+        json!({"code": 200, "result": {"id": alice, "token": format!("rc-token-{alice}")}}),
+    );
+    let again = get(&app, "/user/get_token", Some(&cookie)).await;
+    assert_ok(
+        &again,
+        json!({"code": 200, "result": {"userId": alice, "token": format!("rc-token-{alice}")}}),
+    );
+    assert_ok(
+        &post(
+            &app,
+            "/user/add_to_blacklist",
+            json!({"friendId": bob}),
+            Some(&cookie),
+        )
+        .await,
+        json!({"code": 200}),
+    );
+    assert_ok(
+        &post(
+            &app,
+            "/user/remove_from_blacklist",
+            json!({"friendId": bob}),
+            Some(&cookie),
+        )
+        .await,
+        json!({"code": 200}),
+    );
+    {
+        let calls = calls.lock().unwrap();
+        let paths: Vec<&str> = calls.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/user/getToken.json",
+                "/user/getToken.json",
+                "/user/blacklist/add.json",
+                "/user/blacklist/remove.json"
+            ]
+        );
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(calls[0].1, [pair("userId", &alice), pair("name", "alice")]);
+        assert_eq!(
+            calls[2].1,
+            [pair("userId", &alice), pair("blackUserId", &bob)]
+        );
+    }
+
+    // A refusal by RongCloud is a server error, and the stored token stays.
+    assert_ok(
+        &post(
+            &app,
+            "/user/set_nickname",
+            json!({"nickname": "refuse"}),
+            Some(&cookie),
+        )
+        .await,
+        json!({"code": 200}),
+    );
+    assert_route_text(
+        &get(&app, "/user/get_token", Some(&cookie)).await,
+        500,
+        "RongCloud Server API Error.",
+    );
+    let login = post(
+        &app,
+        "/user/login",
+        json!({"region": "86", "phone": PHONE, "password": PASSWORD}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        login.json()["result"]["token"],
+        json!(format!("rc-token-{alice}"))
+    );
+}
+
+#[test]
+fn start_up_refuses_unusable_settings_by_key() {
+    for (layer, key) in [
+        ("id_key = \"abc\"", "dialects.code_result.id_key"),
+        ("code_length = 8", "dialects.code_result.code_length"),
+        (
+            "im_token_provider = \"rongcloud\"",
+            "dialects.code_result.im_token_provider",
+        ),
+        (
+            "im_token_provider = \"other\"",
+            "dialects.code_result.im_token_provider",
+        ),
+        (
+            "im_token_provider = \"rongcloud\"\nrongcloud_app_key = \"k\"\nrongcloud_app_secret = \"s\"\nrongcloud_api_url = \"https://api-cn.ronghub.com\"",
+            "dialects.code_result.rongcloud_api_url",
+        ),
+        (
+            "qiniu_access_key = \"ak\"",
+            "dialects.code_result.qiniu_secret_key",
+        ),
+        ("cookie_name = \"a b\"", "dialects.code_result.cookie_name"),
+        (
+            "public_base_url = \"example.com\"",
+            "dialects.code_result.public_base_url",
+        ),
+        (
+            "universal_code = \"9999\"",
+            "dialects.code_result.universal_code",
+        ),
+    ] {
+        let text = format!("[dialects.code_result]\n{layer}\n");
+        let err = rosetta::settings::Settings::from_toml(&text)
+            .err()
+            .unwrap_or_else(|| panic!("{layer} was accepted"))
+            .to_string();
+        assert!(err.contains(key), "{layer}: {err}");
+    }
+}

@@ -25,9 +25,118 @@ struct DialectClient {
 
 /// Every dialect of this build that the tests know how to speak.
 const DIALECTS: &[DialectClient] = &[
+    #[cfg(feature = "code_result")]
+    code_result::CLIENT,
     #[cfg(feature = "error_code")]
     error_code::CLIENT,
 ];
+
+#[cfg(feature = "code_result")]
+mod code_result {
+    use serde_json::{Value, json};
+
+    use super::{DialectClient, Step, TestApp};
+
+    pub const CLIENT: DialectClient = DialectClient {
+        id: "code_result",
+        register,
+        login,
+        change_password,
+    };
+
+    /// Posts JSON; `Ok` with the cookie (if one was set) for `{"code":200}`.
+    pub async fn call(
+        app: &TestApp,
+        path: &str,
+        body: Value,
+        cookie: Option<&str>,
+    ) -> Result<(Value, Option<String>), String> {
+        let cookie = cookie.map(|c| format!("rong_im_auth={c}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(cookie) = &cookie {
+            headers.push(("Cookie", cookie.as_str()));
+        }
+        let reply = app
+            .send(
+                "code_result",
+                "POST",
+                path,
+                &headers,
+                body.to_string().as_bytes(),
+            )
+            .await;
+        if reply.status != 200 {
+            return Err(format!("{} {}", reply.status, reply.text()));
+        }
+        let answer = reply.json();
+        if answer["code"] != json!(200) {
+            return Err(answer.to_string());
+        }
+        let set = reply
+            .header("set-cookie")
+            .and_then(|c| c.strip_prefix("rong_im_auth="))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned);
+        Ok((answer, set))
+    }
+
+    fn register<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
+        Box::pin(async move {
+            // Past the resend interval of any earlier code to this phone.
+            app.clock.advance_ms(61_000);
+            let region_phone = json!({"region": "86", "phone": phone});
+            call(app, "/user/send_code", region_phone, None).await?;
+            let code = app
+                .service()
+                .sms_outbox(Some(phone.to_owned()))
+                .await
+                .map_err(|e| e.to_string())?
+                .first()
+                .map(|m| m.code.clone())
+                .ok_or("no code was sent")?;
+            let verify = json!({"region": "86", "phone": phone, "code": code});
+            let (answer, _) = call(app, "/user/verify_code", verify, None).await?;
+            let token = answer["result"]["verification_token"].clone();
+            let body =
+                json!({"nickname": "跨方言", "password": password, "verification_token": token});
+            call(app, "/user/register", body, None).await.map(drop)
+        })
+    }
+
+    /// Logs in; the wire id and the cookie.
+    pub async fn cookie(
+        app: &TestApp,
+        phone: &str,
+        password: &str,
+    ) -> Result<(String, String), String> {
+        let body = json!({"region": "86", "phone": phone, "password": password});
+        let (answer, cookie) = call(app, "/user/login", body, None).await?;
+        let id = answer["result"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Ok((id, cookie.ok_or("login set no cookie")?))
+    }
+
+    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
+        Box::pin(async move { cookie(app, phone, password).await.map(drop) })
+    }
+
+    fn change_password<'a>(
+        app: &'a TestApp,
+        phone: &'a str,
+        old: &'a str,
+        new: &'a str,
+    ) -> Step<'a> {
+        Box::pin(async move {
+            let (_, cookie) = cookie(app, phone, old).await?;
+            let body = json!({"oldPassword": old, "newPassword": new});
+            call(app, "/user/change_password", body, Some(&cookie))
+                .await
+                .map(drop)
+        })
+    }
+}
 
 #[cfg(feature = "error_code")]
 mod error_code {
@@ -184,4 +293,78 @@ async fn an_account_created_by_the_operator_logs_in_everywhere() {
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", dialect.id));
     }
+}
+
+/// A nickname changed through BlueU is what SealTalk shows, and the other way round.
+#[cfg(all(feature = "code_result", feature = "error_code"))]
+#[actix_web::test]
+async fn a_profile_edited_in_one_dialect_reads_the_same_in_another() {
+    use serde_json::json;
+    let app = TestApp::spawn("").await;
+    let phone = "13912340001";
+    (code_result::CLIENT.register)(&app, phone, "same-secret")
+        .await
+        .expect("register");
+    let (wire_id, cookie) = code_result::cookie(&app, phone, "same-secret")
+        .await
+        .expect("login");
+    let login = app
+        .send(
+            "error_code",
+            "POST",
+            "/api/user/login",
+            &[("Content-Type", "application/json")],
+            json!({"username": phone, "password": "same-secret"})
+                .to_string()
+                .as_bytes(),
+        )
+        .await
+        .json();
+    let token = login["data"]["token_id"].as_str().unwrap().to_owned();
+    let user_id = login["data"]["userid"].as_str().unwrap().to_owned();
+    let edit = app
+        .send(
+            "error_code",
+            "POST",
+            &format!("/api/user/{user_id}/edit"),
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Auth-Token", &token),
+            ],
+            json!({"name": "BlueU name"}).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(edit.json()["error_code"], json!(0), "{}", edit.text());
+    let cookie_header = format!("rong_im_auth={cookie}");
+    let seen = app
+        .send(
+            "code_result",
+            "GET",
+            &format!("/user/{wire_id}"),
+            &[("Cookie", &cookie_header)],
+            b"",
+        )
+        .await
+        .json();
+    assert_eq!(seen["result"]["nickname"], json!("BlueU name"));
+
+    code_result::call(
+        &app,
+        "/user/set_nickname",
+        json!({"nickname": "SealTalk name"}),
+        Some(&cookie),
+    )
+    .await
+    .expect("set_nickname");
+    let detail = app
+        .send(
+            "error_code",
+            "GET",
+            &format!("/api/user/{user_id}"),
+            &[],
+            b"",
+        )
+        .await
+        .json();
+    assert_eq!(detail["data"]["name"], json!("SealTalk name"));
 }

@@ -481,3 +481,69 @@ async fn an_unwritable_recording_directory_is_logged_not_fatal() {
         "requests are answered as without recording"
     );
 }
+
+/// A capture of the original SealTalk server (its own ids, cookie, verification token and
+/// SMS code) replays green: the cookie, the N3D ids (in bodies, paths and queries), the token
+/// and the code are rebound to the gateway's.
+#[cfg(feature = "code_result")]
+#[actix_web::test]
+async fn a_sealtalk_capture_replays_with_its_cookie_ids_and_code_rebound() {
+    let legacy_cookie = "8f1e2c3d4b5a69788796a5b4c3d2e1f0a1b2c3d4e5f6";
+    let cookie = format!("rong_im_auth={legacy_cookie}");
+    let json_ct = json!({"Content-Type": "application/json; charset=utf-8"});
+    let recording = json!({
+        "version": 1, "dialect": "code_result", "title": "SealTalk capture", "source": "original server capture", "rebind": true,
+        "exchanges": [
+            {"name": "send_code", "request": {"method": "POST", "path": "/user/send_code", "json": {"region": "86", "phone": "13912345678"}},
+             "response": {"status": 200, "headers": json_ct, "json": {"code": 200}}},
+            {"name": "verify_code", "request": {"method": "POST", "path": "/user/verify_code", "json": {"region": "86", "phone": "13912345678", "code": "5318"}},
+             "response": {"status": 200, "json": {"code": 200, "result": {"verification_token": "75dd0f90-9b0d-11e5-803f-59b82644bc50"}}}},
+            {"name": "register", "request": {"method": "POST", "path": "/user/register",
+                "json": {"nickname": "Tom", "password": "p4ssw0rd", "verification_token": "75dd0f90-9b0d-11e5-803f-59b82644bc50"}},
+             "response": {"status": 200,
+                "headers": {"Set-Cookie": format!("{cookie}; Path=/; Expires=Thu, 22 Dec 2016 08:00:00 GMT; HttpOnly")},
+                "json": {"code": 200, "result": {"id": "5Vg2XCh9f"}}}},
+            {"name": "me", "request": {"method": "GET", "path": "/user/5Vg2XCh9f", "headers": {"Cookie": cookie}},
+             "response": {"status": 200, "json": {"code": 200, "result": {"id": "5Vg2XCh9f", "nickname": "Tom", "portraitUri": ""}}}},
+            {"name": "batch", "request": {"method": "GET", "path": "/user/batch?id=5Vg2XCh9f", "headers": {"Cookie": cookie}},
+             "response": {"status": 200, "json": {"code": 200, "result": [{"id": "5Vg2XCh9f", "nickname": "Tom", "portraitUri": ""}]}}},
+            {"name": "set_nickname", "request": {"method": "POST", "path": "/user/set_nickname", "headers": {"Cookie": cookie}, "json": {"nickname": "Tommy"}},
+             "response": {"status": 200, "json": {"code": 200}}},
+            {"name": "sync", "request": {"method": "GET", "path": "/user/sync/0", "headers": {"Cookie": cookie}},
+             "response": {"status": 200, "json": {"code": 200, "result": {"version": 1479801600000i64,
+                "user": {"id": 4, "nickname": "Tommy", "portraitUri": "", "timestamp": 1479801600000i64},
+                "blacklist": [], "friends": [], "groups": [], "group_members": null}}}},
+            {"name": "logout", "request": {"method": "POST", "path": "/user/logout", "headers": {"Cookie": cookie}, "json": {}},
+             "response": {"status": 200, "json": {"code": 200}}},
+            {"name": "after logout", "request": {"method": "GET", "path": "/user/5Vg2XCh9f", "headers": {"Cookie": cookie}},
+             "response": {"status": 403, "headers": {"Content-Type": "text/html; charset=utf-8"}, "text": "Not loged in."}}
+        ]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "sealtalk.json", &recording.to_string());
+    let loaded = input::load(&path, None, &Filter::default()).unwrap();
+    let app = TestApp::spawn("").await;
+    occupy_ids(&app, 2).await;
+    let report = replay_on(&app, &loaded, SmsSource::Core(app.service().clone())).await;
+    assert!(report.passed(), "{}", report.lines().join("\n"));
+
+    // Without rebinding, the recorded code is wrong here: the first difference.
+    let mut strict = loaded.clone();
+    strict.transcript.rebind = false;
+    let fresh = TestApp::spawn("").await;
+    let report = runner::run(
+        &strict,
+        &Target {
+            base_url: fresh.url("code_result", ""),
+            sms: SmsSource::Core(fresh.service().clone()),
+        },
+        Options { keep_going: false },
+    )
+    .await;
+    let pointers: Vec<&str> = report.exchanges[1]
+        .differences
+        .iter()
+        .map(|d| d.pointer.as_str())
+        .collect();
+    assert_eq!(pointers, ["/body/code", "/body/result", "/body/message"]);
+}
