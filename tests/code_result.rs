@@ -1543,3 +1543,58 @@ fn start_up_refuses_unusable_settings_by_key() {
         assert!(err.contains(key), "{layer}: {err}");
     }
 }
+
+#[actix_web::test]
+async fn a_ban_ends_the_cookie_and_blocks_login() {
+    let app = spawn().await;
+    let (id, cookie) = register(&app, PHONE, "alice").await;
+    let banned = app
+        .admin(
+            "POST",
+            &format!("/admin/users/{}/ban", raw_id(&id)),
+            json!({}),
+        )
+        .await;
+    assert!(banned.status < 300, "{}", banned.text());
+    assert_not_logged_in(&get(&app, "/user/blacklist", Some(&cookie)).await);
+    let login = post(
+        &app,
+        "/user/login",
+        json!({"region": "86", "phone": PHONE, "password": PASSWORD}),
+        None,
+    )
+    .await;
+    assert_ok(
+        &login,
+        json!({"code": 1000, "message": "Invalid phone or password."}),
+    );
+}
+
+#[actix_web::test]
+async fn sync_reports_friends_with_their_status_and_alias() {
+    let app = spawn().await;
+    let (alice, cookie) = register(&app, PHONE, "alice").await;
+    let (bob, _) = register(&app, "13800000001", "bob").await;
+    let made = app
+        .admin(
+            "POST",
+            "/admin/friendships",
+            json!({"user_id": raw_id(&alice), "friend_id": raw_id(&bob), "display_name": "B."}),
+        )
+        .await;
+    assert!(made.status < 300, "{}", made.text());
+    let sync = get(&app, "/user/sync/0", Some(&cookie)).await.json();
+    let friend = &sync["result"]["friends"][0];
+    assert_eq!(
+        friend.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["friendId", "displayName", "status", "timestamp", "user"]
+    );
+    assert_eq!(friend["friendId"], json!(raw_id(&bob)));
+    assert_eq!(friend["displayName"], json!("B."));
+    assert_eq!(friend["status"], json!(20));
+    assert_eq!(
+        friend["user"],
+        json!({"id": raw_id(&bob), "nickname": "bob", "portraitUri": ""})
+    );
+    assert_eq!(sync["result"]["version"], friend["timestamp"]);
+}

@@ -443,4 +443,20 @@ mod tests {
         assert_eq!(kind(p.object("s")), NotScalar);
         assert_eq!(kind(p.object("none")), Missing);
     }
+
+    #[test]
+    fn a_preprocessed_value_replaces_the_sent_one_in_place() {
+        let p = Params::json(br#"{"friendId":"abc","nickname":"x"}"#)
+            .unwrap()
+            .with_value("friendId", Value::from(100_000))
+            .with_value("added", Value::from(true));
+        assert_eq!(
+            p.names().collect::<Vec<_>>(),
+            ["friendId", "nickname", "added"]
+        );
+        assert_eq!(p.value("friendId"), Some(&Value::from(100_000)));
+        assert_eq!(p.required("added").unwrap(), "true");
+        let repeated = Params::form(b"id=a&id=b").with_value("id", Value::from("c"));
+        assert_eq!(repeated.all("id"), ["c"]);
+    }
 }
