@@ -547,3 +547,136 @@ async fn a_sealtalk_capture_replays_with_its_cookie_ids_and_code_rebound() {
         .collect();
     assert_eq!(pointers, ["/body/code", "/body/result", "/body/message"]);
 }
+
+/// The recorder's SealTalk capture (cookie, verification token and code redacted) replays green
+/// on a fresh database, where every id is another.
+#[cfg(feature = "code_result")]
+#[actix_web::test]
+async fn a_recorded_sealtalk_session_replays_green_on_a_fresh_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = format!(
+        "[record]\nenabled = true\ndir = \"{}\"\nredact = true\n",
+        dir.path().display()
+    );
+    let app = TestApp::spawn(&record).await;
+    occupy_ids(&app, 3).await;
+    let json_header = [("Content-Type", "application/json")];
+    let send = |path: &'static str, body: Value, cookie: Option<String>| {
+        let app = &app;
+        async move {
+            let cookie = cookie.map(|c| format!("rong_im_auth={c}"));
+            let mut headers = json_header.to_vec();
+            if let Some(c) = &cookie {
+                headers.push(("Cookie", c.as_str()));
+            }
+            app.send(
+                "code_result",
+                "POST",
+                path,
+                &headers,
+                body.to_string().as_bytes(),
+            )
+            .await
+        }
+    };
+    send(
+        "/user/send_code",
+        json!({"region": "86", "phone": "13912345678"}),
+        None,
+    )
+    .await;
+    let code = app.service().sms_outbox(None).await.unwrap()[0]
+        .code
+        .clone();
+    let verified = send(
+        "/user/verify_code",
+        json!({"region": "86", "phone": "13912345678", "code": code}),
+        None,
+    )
+    .await
+    .json();
+    let ticket = verified["result"]["verification_token"].clone();
+    let registered = send(
+        "/user/register",
+        json!({"nickname": "Tom", "password": "secret-pass", "verification_token": ticket}),
+        None,
+    )
+    .await;
+    let id = registered.json()["result"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cookie = registered
+        .header("set-cookie")
+        .unwrap()
+        .trim_start_matches("rong_im_auth=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let cookie_header = format!("rong_im_auth={cookie}");
+    app.send(
+        "code_result",
+        "GET",
+        &format!("/user/{id}"),
+        &[("Cookie", &cookie_header)],
+        b"",
+    )
+    .await;
+    send(
+        "/user/set_nickname",
+        json!({"nickname": "Tommy"}),
+        Some(cookie.clone()),
+    )
+    .await;
+    app.send(
+        "code_result",
+        "GET",
+        "/user/sync/0",
+        &[("Cookie", &cookie_header)],
+        b"",
+    )
+    .await;
+    send("/user/logout", json!({}), Some(cookie.clone())).await;
+    let exchanges = 7;
+
+    let started = Instant::now();
+    let file = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("code_result-")
+            })
+            .collect();
+        if let Some(file) = found.first()
+            && std::fs::read_to_string(file).unwrap().lines().count() == exchanges
+        {
+            break file.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the recorder wrote {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    for secret in [
+        cookie.as_str(),
+        "secret-pass",
+        ticket.as_str().unwrap(),
+        code.as_str(),
+    ] {
+        assert!(!text.contains(secret), "{secret} is redacted");
+    }
+    drop(app);
+
+    let loaded = input::load(&file, None, &Filter::default()).unwrap();
+    assert_eq!(loaded.transcript.exchanges.len(), exchanges);
+    let fresh = TestApp::spawn("").await;
+    let report = replay_on(&fresh, &loaded, SmsSource::Core(fresh.service().clone())).await;
+    assert!(report.passed(), "{}", report.lines().join("\n"));
+}

@@ -340,8 +340,13 @@ pub static SPEC: DialectSpec = DialectSpec {
             location: Location::Cookie("rong_im_auth"),
             kind: VolatileKind::Session,
         },
+        // The verification token goes back in requests: redacted alike on both sides.
         Volatile {
             location: Location::JsonPointer("/result/verification_token"),
+            kind: VolatileKind::Session,
+        },
+        Volatile {
+            location: Location::Field("verification_token"),
             kind: VolatileKind::Session,
         },
         Volatile {

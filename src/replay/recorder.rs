@@ -434,13 +434,15 @@ impl Redactor {
         }
     }
 
+    /// 20 characters: a redacted password still meets the length rules of the documents
+    /// (SealTalk's 6 to 20), so a redacted recording replays its register and login.
     fn pseudonym(&self, secret: &str) -> String {
         let mut hash = Sha256::new();
         hash.update(self.key);
         hash.update(secret.as_bytes());
         format!(
             "redacted-{}",
-            &crate::domain::credential::to_hex(&hash.finalize())[..16]
+            &crate::domain::credential::to_hex(&hash.finalize())[..11]
         )
     }
 
@@ -654,6 +656,7 @@ mod tests {
             .unwrap()
             .to_owned();
         assert!(token.starts_with("redacted-"));
+        assert_eq!(token.len(), 20, "fits a 6-20 character password rule");
         assert_eq!(
             exchange.response.json.as_ref().unwrap()["data"]["token_id"],
             Value::from(token.as_str()),
