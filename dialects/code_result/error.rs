@@ -190,20 +190,32 @@ pub fn framework_error(
     err: FrameworkError,
 ) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
-        let config = match Config::from_settings(&ctx.settings) {
-            Ok(config) => config,
-            Err(_) => {
-                return TextError::route(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal server error.",
-                )
-                .into();
-            }
+        // The mounted state when the request reached the dialect's scope; otherwise (a path
+        // outside every prefix) the settings are read again.
+        let mounted = req
+            .app_data::<actix_web::web::Data<super::State>>()
+            .cloned();
+        let rebuilt;
+        let config = match &mounted {
+            Some(state) => &state.config,
+            None => match Config::from_settings(&ctx.settings) {
+                Ok(config) => {
+                    rebuilt = config;
+                    &rebuilt
+                }
+                Err(_) => {
+                    return TextError::route(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal server error.",
+                    )
+                    .into();
+                }
+            },
         };
         let with_messages = ctx.service.config().testing.enabled;
         let answer = match err {
             FrameworkError::NotFound | FrameworkError::MethodNotAllowed { .. } => {
-                unrouted(&req, &ctx, &config).await
+                unrouted(&req, &ctx, config).await
             }
             FrameworkError::PayloadTooLarge => Err(Failure::Text(TextError::route(
                 StatusCode::PAYLOAD_TOO_LARGE,
