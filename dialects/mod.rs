@@ -8,6 +8,8 @@ pub mod kit;
 pub mod code_result;
 #[cfg(feature = "error_code")]
 pub mod error_code;
+#[cfg(feature = "struts")]
+pub mod struts;
 
 use actix_web::web;
 
@@ -192,6 +194,8 @@ static REGISTRY: &[&DialectSpec] = &[
     &code_result::SPEC,
     #[cfg(feature = "error_code")]
     &error_code::SPEC,
+    #[cfg(feature = "struts")]
+    &struts::SPEC,
 ];
 
 pub fn registry() -> &'static [&'static DialectSpec] {

@@ -635,8 +635,8 @@ mod tests {
 
     #[test]
     fn contract_dialects_not_built_yet_are_ignored_with_a_warning() {
-        let s = Settings::from_toml("[dialects.struts]\nlisten = '127.0.0.1:9999'\n").unwrap();
-        assert!(s.warnings.iter().any(|w| w.contains("dialects.struts")));
+        let s = Settings::from_toml("[dialects.rest]\nlisten = '127.0.0.1:9999'\n").unwrap();
+        assert!(s.warnings.iter().any(|w| w.contains("dialects.rest")));
     }
 
     #[test]

@@ -29,7 +29,121 @@ const DIALECTS: &[DialectClient] = &[
     code_result::CLIENT,
     #[cfg(feature = "error_code")]
     error_code::CLIENT,
+    #[cfg(feature = "struts")]
+    struts::CLIENT,
 ];
+
+#[cfg(feature = "struts")]
+mod struts {
+    use md5::{Digest, Md5};
+    use serde_json::{Value, json};
+
+    use super::{DialectClient, Step, TestApp};
+
+    pub const CLIENT: DialectClient = DialectClient {
+        id: "struts",
+        register,
+        login,
+        change_password,
+    };
+
+    /// The app sends `md5_hex(password)`.
+    fn md5_hex(plain: &str) -> String {
+        Md5::digest(plain.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Posts a form; `Ok` with the answer and its `uid` / `accessToken` headers on success.
+    async fn call(
+        app: &TestApp,
+        path: &str,
+        pairs: &[(&str, &str)],
+        session: Option<&(String, String)>,
+    ) -> Result<(Value, Option<(String, String)>), String> {
+        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        if let Some((uid, token)) = session {
+            headers.push(("uid", uid.as_str()));
+            headers.push(("accessToken", token.as_str()));
+        }
+        let body = serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?;
+        let reply = app
+            .send("struts", "POST", path, &headers, body.as_bytes())
+            .await;
+        let answer = reply.json();
+        if answer["success"] != json!(true) {
+            return Err(answer.to_string());
+        }
+        let session = match (reply.header("uid"), reply.header("accesstoken")) {
+            (Some(uid), Some(token)) => Some((uid.to_owned(), token.to_owned())),
+            _ => None,
+        };
+        Ok((answer, session))
+    }
+
+    fn register<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
+        Box::pin(async move {
+            app.clock.advance_ms(61_000);
+            let mobile = [("userVO.userMobile", phone)];
+            call(app, "/user/user!sendRegisterCode", &mobile, None).await?;
+            let code = app
+                .service()
+                .sms_outbox(Some(phone.to_owned()))
+                .await
+                .map_err(|e| e.to_string())?
+                .first()
+                .map(|m| m.code.clone())
+                .ok_or("no code was sent")?;
+            let md5 = md5_hex(password);
+            let form = [
+                ("userVO.userMobile", phone),
+                ("userVO.password", md5.as_str()),
+                ("telSecurityCode", code.as_str()),
+            ];
+            call(app, "/user/user!register", &form, None)
+                .await
+                .map(drop)
+        })
+    }
+
+    async fn session(
+        app: &TestApp,
+        phone: &str,
+        password: &str,
+    ) -> Result<(String, String), String> {
+        let md5 = md5_hex(password);
+        let form = [
+            ("userVO.userName", phone),
+            ("userVO.password", md5.as_str()),
+        ];
+        let (_, session) = call(app, "/user/user!login", &form, None).await?;
+        session.ok_or_else(|| "login sent no session headers".to_owned())
+    }
+
+    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
+        Box::pin(async move { session(app, phone, password).await.map(drop) })
+    }
+
+    fn change_password<'a>(
+        app: &'a TestApp,
+        phone: &'a str,
+        old: &'a str,
+        new: &'a str,
+    ) -> Step<'a> {
+        Box::pin(async move {
+            let session = session(app, phone, old).await?;
+            let (old, new) = (md5_hex(old), md5_hex(new));
+            let form = [
+                ("oldPassword", old.as_str()),
+                ("userVO.password", new.as_str()),
+            ];
+            call(app, "/user/user!updatePassword", &form, Some(&session))
+                .await
+                .map(drop)
+        })
+    }
+}
 
 #[cfg(feature = "code_result")]
 mod code_result {

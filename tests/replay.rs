@@ -680,3 +680,149 @@ async fn a_recorded_sealtalk_session_replays_green_on_a_fresh_database() {
     let report = replay_on(&fresh, &loaded, SmsSource::Core(fresh.service().clone())).await;
     assert!(report.passed(), "{}", report.lines().join("\n"));
 }
+
+/// The recorder's capture of a Struts session (header session, md5 passwords, an SMS code and a
+/// multipart photo upload) replays green on a fresh database, with `uid`, `accessToken` and
+/// `expire` rebound.
+#[cfg(feature = "struts")]
+#[actix_web::test]
+async fn a_recorded_struts_session_with_an_upload_replays_green() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = format!(
+        "[record]\nenabled = true\ndir = \"{}\"\nredact = true\n",
+        dir.path().display()
+    );
+    let app = TestApp::spawn(&record).await;
+    occupy_ids(&app, 2).await;
+    let post = |path: &'static str,
+                pairs: Vec<(&'static str, String)>,
+                session: Option<(String, String)>| {
+        let app = &app;
+        async move {
+            let mut headers = vec![
+                (
+                    "Content-Type".to_owned(),
+                    "application/x-www-form-urlencoded".to_owned(),
+                ),
+                ("client".to_owned(), "F9FQXGP8FCM5".to_owned()),
+            ];
+            if let Some((uid, token)) = session {
+                headers.push(("uid".to_owned(), uid));
+                headers.push(("accessToken".to_owned(), token));
+            }
+            let pairs_ref: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let body = serde_urlencoded::to_string(&pairs).unwrap();
+            app.send("struts", "POST", path, &pairs_ref, body.as_bytes())
+                .await
+        }
+    };
+    let phone = "13800000000".to_owned();
+    let md5 = "5ebe2294ecd0e0f08eab7690d2a6ee69".to_owned(); // md5("secret")
+    post(
+        "/user/user!sendRegisterCode",
+        vec![("userVO.userMobile", phone.clone())],
+        None,
+    )
+    .await;
+    let code = app.service().sms_outbox(None).await.unwrap()[0]
+        .code
+        .clone();
+    post(
+        "/user/user!register",
+        vec![
+            ("userVO.userMobile", phone.clone()),
+            ("userVO.password", md5.clone()),
+            ("telSecurityCode", code.clone()),
+        ],
+        None,
+    )
+    .await;
+    let login = post(
+        "/user/user!login",
+        vec![
+            ("userVO.userName", phone.clone()),
+            ("userVO.password", md5.clone()),
+        ],
+        None,
+    )
+    .await;
+    let session = (
+        login.header("uid").unwrap().to_owned(),
+        login.header("accesstoken").unwrap().to_owned(),
+    );
+    assert_eq!(session.0, "100002");
+    let boundary = "rosettaBoundary";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"userPhoto\"; filename=\"me.png\"\r\nContent-Type: image/png\r\n\r\n").into_bytes();
+    body.extend_from_slice(b"\x89PNG\r\n\x1a\n0123456789abcdef");
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let uploaded = app
+        .send(
+            "struts",
+            "POST",
+            "/user/user!uploadPhoto",
+            &[
+                ("Content-Type", content_type.as_str()),
+                ("uid", session.0.as_str()),
+                ("accessToken", session.1.as_str()),
+                ("client", "F9FQXGP8FCM5"),
+            ],
+            &body,
+        )
+        .await;
+    assert_eq!(
+        uploaded.json()["success"],
+        json!(true),
+        "{}",
+        uploaded.text()
+    );
+    post("/user/user!readUser", vec![], Some(session.clone())).await;
+    post("/user/user!signOut", vec![], Some(session.clone())).await;
+    let exchanges = 6;
+
+    let started = Instant::now();
+    let file = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("struts-")
+            })
+            .collect();
+        if let Some(file) = found.first()
+            && std::fs::read_to_string(file).unwrap().lines().count() == exchanges
+        {
+            break file.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the recorder wrote {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    for secret in [session.1.as_str(), md5.as_str(), code.as_str()] {
+        assert!(!text.contains(secret), "{secret} is redacted");
+    }
+    drop(app);
+
+    let loaded = input::load(&file, None, &Filter::default()).unwrap();
+    assert_eq!(loaded.transcript.exchanges.len(), exchanges);
+    assert!(
+        loaded.transcript.exchanges[3].request.multipart.is_some(),
+        "the upload is kept as multipart"
+    );
+    let fresh = TestApp::spawn("").await;
+    let report = replay_on(&fresh, &loaded, SmsSource::Core(fresh.service().clone())).await;
+    assert!(report.passed(), "{}", report.lines().join("\n"));
+    assert!(
+        fresh.service().avatar(100_000).await.unwrap().is_some(),
+        "the photo was uploaded again"
+    );
+}

@@ -90,7 +90,13 @@ impl RouteDoc {
     /// A regex matching this route's paths with any text in place of each parameter, for
     /// paths that hold transcript placeholders (`/api/user/{{uid}}`) or recorded legacy values.
     pub fn template_regex(&self) -> Regex {
-        self.regex_with(|_| "[^/]+")
+        self.regex_with(|constraint| {
+            // An optional part (Struts' `.action` suffix) may be missing altogether.
+            let may_be_empty = constraint.is_some_and(|constraint| {
+                Regex::new(&format!("^(?:{constraint})$")).is_ok_and(|re| re.is_match(""))
+            });
+            if may_be_empty { "[^/]*" } else { "[^/]+" }
+        })
     }
 
     fn regex_with<'a>(&'a self, parameter: impl Fn(Option<&'a str>) -> &'a str) -> Regex {
@@ -110,7 +116,7 @@ impl RouteDoc {
     /// A concrete path this route serves, each placeholder filled with the first of a few
     /// sample values its constraint accepts (tests send a request to every route with it).
     pub fn example_path(&self) -> String {
-        const SAMPLES: [&str; 6] = ["100000", "1", "a", "!", "user", ""];
+        const SAMPLES: [&str; 7] = ["100000", "1", "a", "!", "user", "png", ""];
         let mut out = String::new();
         let mut last = 0;
         for placeholder in placeholders(self.path) {
@@ -140,7 +146,12 @@ pub fn wrong_method(
 /// `METHOD [| METHOD…] "pattern" => handler, "document section";` (in matching order), and
 /// the macro defines `pub const ROUTES: &[RouteDoc]` and `fn mount_routes(&mut ServiceConfig)`.
 #[cfg_attr(
-    not(any(test, feature = "error_code", feature = "code_result")),
+    not(any(
+        test,
+        feature = "error_code",
+        feature = "code_result",
+        feature = "struts"
+    )),
     expect(
         unused_macros,
         reason = "a build without dialects mounts no route table"
@@ -173,7 +184,12 @@ macro_rules! route_table {
     };
 }
 #[cfg_attr(
-    not(any(test, feature = "error_code", feature = "code_result")),
+    not(any(
+        test,
+        feature = "error_code",
+        feature = "code_result",
+        feature = "struts"
+    )),
     expect(
         unused_imports,
         reason = "a build without dialects mounts no route table"
@@ -273,6 +289,13 @@ mod tests {
         assert!(STRUTS.path_regex().is_match("/user/user%21login.action"));
         assert!(!STRUTS.path_regex().is_match("/user/user!logout"));
         assert!(DETAIL.template_regex().is_match("/api/user/{{uid}}"));
+        assert!(STRUTS.template_regex().is_match("/user/user!login"));
+        assert!(
+            STRUTS
+                .template_regex()
+                .is_match("/user/user%21login.action")
+        );
+        assert!(!DETAIL.template_regex().is_match("/api/user/"));
         assert!(!DETAIL.template_regex().is_match("/api/user/{{uid}}/edit"));
     }
 

@@ -32,6 +32,15 @@ impl ImageFormat {
         }
     }
 
+    /// The Content-Type the image is served with.
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+            ImageFormat::Bmp => "image/bmp",
+        }
+    }
+
     pub fn from_extension(ext: &str) -> Option<ImageFormat> {
         match ext {
             "jpg" | "jpeg" => Some(ImageFormat::Jpeg),

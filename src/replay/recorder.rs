@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::transcript::{Exchange, Headers, Request, Response};
+use super::transcript::{Exchange, FilePart, Headers, Multipart, Request, Response};
 use crate::dialects::{self, DialectSpec, Location, VolatileKind};
 use crate::ops::observe::ListenerMap;
 
@@ -378,10 +378,82 @@ fn request_body(request: &mut Request, headers: &Headers, body: &[u8]) {
         request.form = Some(pairs);
         return;
     }
+    // The boundary is case-sensitive: parsed from the header as sent.
+    if content_type.starts_with("multipart/form-data")
+        && let Some(multipart) = multipart_parts(headers.get("content-type").unwrap_or(""), body)
+    {
+        request.multipart = Some(multipart);
+        return;
+    }
     match std::str::from_utf8(body) {
         Ok(text) => request.raw = Some(text.to_owned()),
         Err(_) => request.raw_base64 = Some(base64::engine::general_purpose::STANDARD.encode(body)),
     }
+}
+
+/// A `multipart/form-data` body as text fields and files (inline base64), so that a replay
+/// sends it with a boundary of its own and redaction reaches its fields. `None` for a body that
+/// does not parse: it is then kept byte for byte.
+fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Multipart> {
+    let boundary = content_type
+        .split(';')
+        .map(str::trim)
+        .find_map(|param| param.strip_prefix("boundary="))?
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let mut multipart = Multipart::default();
+    let mut rest = body.strip_prefix(delimiter.as_bytes())?;
+    loop {
+        if rest.starts_with(b"--") {
+            return Some(multipart);
+        }
+        rest = rest.strip_prefix(b"\r\n")?;
+        let end_of_headers = find(rest, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&rest[..end_of_headers]).ok()?;
+        let after_headers = &rest[end_of_headers + 4..];
+        let closing = format!("\r\n{delimiter}");
+        let end = find(after_headers, closing.as_bytes())?;
+        let content = &after_headers[..end];
+        rest = &after_headers[end + closing.len()..];
+        let mut name = None;
+        let mut filename = None;
+        let mut part_type = None;
+        for line in head.split("\r\n") {
+            let Some((header, value)) = line.split_once(':') else {
+                continue;
+            };
+            if header.trim().eq_ignore_ascii_case("content-disposition") {
+                for param in value.split(';').map(str::trim) {
+                    if let Some(v) = param.strip_prefix("name=") {
+                        name = Some(v.trim_matches('"').to_owned());
+                    } else if let Some(v) = param.strip_prefix("filename=") {
+                        filename = Some(v.trim_matches('"').to_owned());
+                    }
+                }
+            } else if header.trim().eq_ignore_ascii_case("content-type") {
+                part_type = Some(value.trim().to_owned());
+            }
+        }
+        let name = name?;
+        match filename {
+            Some(filename) => multipart.files.push(FilePart {
+                name,
+                filename,
+                content_type: part_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
+                base64: Some(base64::engine::general_purpose::STANDARD.encode(content)),
+                path: None,
+            }),
+            None => multipart
+                .fields
+                .push((name, std::str::from_utf8(content).ok()?.to_owned())),
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 fn shape(captured: &Captured) -> Exchange {
@@ -478,7 +550,11 @@ impl Redactor {
         if let Some(Value::Object(map)) = &mut request.json {
             self.redact_fields(map, &fields);
         }
-        for (name, value) in request.form.iter_mut().flatten() {
+        let multipart_fields = request
+            .multipart
+            .iter_mut()
+            .flat_map(|multipart| multipart.fields.iter_mut());
+        for (name, value) in request.form.iter_mut().flatten().chain(multipart_fields) {
             if fields.contains(&name.as_str()) {
                 *value = self.pseudonym(value);
             }
@@ -669,5 +745,26 @@ mod tests {
         );
         assert!(!exchange.request.raw.as_ref().unwrap().contains("secret"));
         assert_ne!(exchange.request.headers.get("X-Auth-Password"), Some("pw"));
+    }
+
+    #[test]
+    fn multipart_bodies_are_kept_as_fields_and_files() {
+        let body = b"--b0\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--b0\r\nContent-Disposition: form-data; name=\"userPhoto\"; filename=\"me.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n--b0--\r\n";
+        let parts = multipart_parts("multipart/form-data; boundary=b0", body).unwrap();
+        assert_eq!(parts.fields, [("note".to_owned(), "hello".to_owned())]);
+        assert_eq!(parts.files.len(), 1);
+        assert_eq!(parts.files[0].name, "userPhoto");
+        assert_eq!(parts.files[0].filename, "me.png");
+        assert_eq!(parts.files[0].content_type, "image/png");
+        assert_eq!(
+            parts.files[0].base64.as_deref(),
+            Some(
+                base64::engine::general_purpose::STANDARD
+                    .encode(b"\x89PNG")
+                    .as_str()
+            )
+        );
+        assert!(multipart_parts("multipart/form-data; boundary=b0", b"--b0\r\nbroken").is_none());
+        assert!(multipart_parts("multipart/form-data", body).is_none());
     }
 }

@@ -39,6 +39,14 @@ impl Service {
         Ok(format)
     }
 
+    /// The format of a user's stored avatar, without its bytes (for its URL).
+    pub async fn avatar_format(&self, user_id: UserId) -> Result<Option<ImageFormat>, CoreError> {
+        let found = self
+            .db(move |conn| storage::avatars::format_of(conn, user_id).map_err(CoreError::from))
+            .await?;
+        Ok(found.and_then(|format| ImageFormat::from_extension(&format)))
+    }
+
     pub async fn avatar(&self, user_id: UserId) -> Result<Option<Avatar>, CoreError> {
         let found = self
             .db(move |conn| storage::avatars::get(conn, user_id).map_err(CoreError::from))

@@ -39,3 +39,12 @@ pub fn get(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<(String,
         .first(conn)
         .optional()
 }
+
+/// The stored format alone (for building an avatar's URL without reading its bytes).
+pub fn format_of(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<String>> {
+    avatars::table
+        .filter(avatars::user_id.eq(user_id))
+        .select(avatars::format)
+        .first(conn)
+        .optional()
+}
