@@ -1108,3 +1108,33 @@ async fn bad_input_answers_in_the_envelope() {
         .await;
     assert_eq!(invalid_utf8.json()["success"], json!(false));
 }
+
+#[actix_web::test]
+async fn a_ban_ends_the_sessions_and_refuses_login() {
+    let app = TestApp::spawn("").await;
+    register(&app, PHONE, "secret").await;
+    let (session, _) = login(&app, PHONE, "secret").await;
+    let banned = app
+        .admin(
+            "POST",
+            &format!("/admin/users/{}/ban", session.uid),
+            json!({}),
+        )
+        .await;
+    assert!(banned.status < 300, "{}", banned.text());
+    assert_refused(
+        &action(&app, "/user/user!readUser", &[], Some(&session)).await,
+        "用户未登录或登录已过期",
+    );
+    let md5 = md5_hex("secret");
+    assert_refused(
+        &action(
+            &app,
+            "/user/user!login",
+            &[("userVO.userName", PHONE), ("userVO.password", &md5)],
+            None,
+        )
+        .await,
+        "该账号已被禁用",
+    );
+}
