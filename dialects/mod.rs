@@ -6,6 +6,8 @@ pub mod kit;
 
 #[cfg(feature = "code_result")]
 pub mod code_result;
+#[cfg(feature = "code_sec")]
+pub mod code_sec;
 #[cfg(feature = "error_code")]
 pub mod error_code;
 #[cfg(feature = "struts")]
@@ -192,6 +194,8 @@ pub struct DialectContext {
 static REGISTRY: &[&DialectSpec] = &[
     #[cfg(feature = "code_result")]
     &code_result::SPEC,
+    #[cfg(feature = "code_sec")]
+    &code_sec::SPEC,
     #[cfg(feature = "error_code")]
     &error_code::SPEC,
     #[cfg(feature = "struts")]

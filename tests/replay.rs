@@ -826,3 +826,110 @@ async fn a_recorded_struts_session_with_an_upload_replays_green() {
         "the photo was uploaded again"
     );
 }
+
+/// A recorded `code_sec` session replays green on a fresh database: `uid` and `sec` are rebound,
+/// the code comes from the live outbox, and the dialect's fix-up gives `/user/sms` a fresh
+/// `utime` with its checksum.
+#[cfg(feature = "code_sec")]
+#[actix_web::test]
+async fn a_recorded_code_sec_session_replays_with_a_fresh_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = format!(
+        "[record]\nenabled = true\ndir = \"{}\"\nredact = true\n",
+        dir.path().display()
+    );
+    let app = TestApp::spawn(&record).await;
+    occupy_ids(&app, 2).await;
+    let post = |path: &'static str, pairs: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let body = serde_urlencoded::to_string(&pairs).unwrap();
+            app.send("code_sec", "POST", path, &[FORM], body.as_bytes())
+                .await
+                .json()
+        }
+    };
+    let phone = "13390633695".to_owned();
+    let utime = 1_500_000_000i64;
+    let sec = (13_390_633_695i64 - utime).rem_euclid(49_477).to_string();
+    post(
+        "/user/sms",
+        vec![
+            ("phone", phone.clone()),
+            ("utime", utime.to_string()),
+            ("sec", sec),
+        ],
+    )
+    .await;
+    let code = app.service().sms_outbox(None).await.unwrap()[0]
+        .code
+        .clone();
+    let registered = post(
+        "/user/reg",
+        vec![
+            ("phone", phone.clone()),
+            ("yzm", code),
+            ("pwd", "5ebe2294ecd0e0f08eab7690d2a6ee69".into()),
+        ],
+    )
+    .await;
+    let (uid, sec) = (
+        registered["uid"].as_str().unwrap().to_owned(),
+        registered["sec"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(uid, "100002");
+    post(
+        "/user/regDetail",
+        vec![
+            ("uid", uid.clone()),
+            ("sec", sec.clone()),
+            ("qq_number", "10001".into()),
+        ],
+    )
+    .await;
+    post(
+        "/user/getUserInfo",
+        vec![("uid", uid.clone()), ("sec", sec.clone())],
+    )
+    .await;
+    post(
+        "/user/loginout",
+        vec![("uid", uid.clone()), ("sec", sec.clone())],
+    )
+    .await;
+    let exchanges = 5;
+
+    let started = Instant::now();
+    let file = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("code_sec-")
+            })
+            .collect();
+        if let Some(file) = found.first()
+            && std::fs::read_to_string(file).unwrap().lines().count() == exchanges
+        {
+            break file.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the recorder wrote {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        !std::fs::read_to_string(&file).unwrap().contains(&sec),
+        "the session code is redacted"
+    );
+    drop(app);
+
+    let loaded = input::load(&file, None, &Filter::default()).unwrap();
+    let fresh = TestApp::spawn("").await;
+    let report = replay_on(&fresh, &loaded, SmsSource::Core(fresh.service().clone())).await;
+    assert!(report.passed(), "{}", report.lines().join("\n"));
+}

@@ -150,6 +150,7 @@ pub fn wrong_method(
         test,
         feature = "error_code",
         feature = "code_result",
+        feature = "code_sec",
         feature = "struts"
     )),
     expect(
@@ -188,6 +189,7 @@ macro_rules! route_table {
         test,
         feature = "error_code",
         feature = "code_result",
+        feature = "code_sec",
         feature = "struts"
     )),
     expect(
