@@ -10,6 +10,8 @@ pub mod code_result;
 pub mod code_sec;
 #[cfg(feature = "error_code")]
 pub mod error_code;
+#[cfg(feature = "rest")]
+pub mod rest;
 #[cfg(feature = "struts")]
 pub mod struts;
 
@@ -198,6 +200,8 @@ static REGISTRY: &[&DialectSpec] = &[
     &code_sec::SPEC,
     #[cfg(feature = "error_code")]
     &error_code::SPEC,
+    #[cfg(feature = "rest")]
+    &rest::SPEC,
     #[cfg(feature = "struts")]
     &struts::SPEC,
 ];

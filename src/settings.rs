@@ -634,9 +634,16 @@ mod tests {
     }
 
     #[test]
-    fn contract_dialects_not_built_yet_are_ignored_with_a_warning() {
-        let s = Settings::from_toml("[dialects.rest]\nlisten = '127.0.0.1:9999'\n").unwrap();
-        assert!(s.warnings.iter().any(|w| w.contains("dialects.rest")));
+    fn contract_dialects_not_built_are_ignored_with_a_warning() {
+        for id in CONTRACT_DIALECTS {
+            let s = Settings::from_toml(&format!("[dialects.{id}]\nlisten = '127.0.0.1:9999'\n"))
+                .unwrap();
+            let ignored = s
+                .warnings
+                .iter()
+                .any(|w| w.contains(&format!("[dialects.{id}] is ignored")));
+            assert_eq!(ignored, dialects::find(id).is_none(), "{id}");
+        }
     }
 
     #[test]

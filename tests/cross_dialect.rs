@@ -31,9 +31,106 @@ const DIALECTS: &[DialectClient] = &[
     code_sec::CLIENT,
     #[cfg(feature = "error_code")]
     error_code::CLIENT,
+    #[cfg(feature = "rest")]
+    rest::CLIENT,
     #[cfg(feature = "struts")]
     struts::CLIENT,
 ];
+
+#[cfg(feature = "rest")]
+mod rest {
+    use serde_json::{Value, json};
+
+    use super::{DialectClient, Step, TestApp};
+
+    pub const CLIENT: DialectClient = DialectClient {
+        id: "rest",
+        register,
+        login,
+        change_password,
+    };
+
+    async fn call(app: &TestApp, path: &str, body: Value) -> Result<Value, String> {
+        let reply = app
+            .send(
+                "rest",
+                "POST",
+                path,
+                &[("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            )
+            .await;
+        if reply.status == 200 {
+            Ok(reply.json())
+        } else {
+            Err(format!("{} {}", reply.status, reply.text()))
+        }
+    }
+
+    fn tel(phone: &str) -> Value {
+        json!({"dialCode": 86, "number": phone.parse::<u64>().unwrap_or_default()})
+    }
+
+    fn register<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
+        Box::pin(async move {
+            call(
+                app,
+                "/actions/sms",
+                json!({"tel": tel(phone), "action": "signup"}),
+            )
+            .await?;
+            let code = app
+                .service()
+                .sms_outbox(Some(phone.to_owned()))
+                .await
+                .map_err(|e| e.to_string())?
+                .first()
+                .map(|m| m.code.clone())
+                .ok_or("no code was sent")?;
+            let body = json!({"tel": tel(phone), "password": password, "captcha": code});
+            call(app, "/users", body).await.map(drop)
+        })
+    }
+
+    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
+        Box::pin(async move {
+            let body = json!({"tel": tel(phone), "password": password});
+            call(app, "/users/signin", body).await.map(drop)
+        })
+    }
+
+    /// The document has no change of password: another dialect's reset stands for it, and
+    /// this client only checks the old password first.
+    fn change_password<'a>(
+        app: &'a TestApp,
+        phone: &'a str,
+        old: &'a str,
+        new: &'a str,
+    ) -> Step<'a> {
+        Box::pin(async move {
+            let body = json!({"tel": tel(phone), "password": old});
+            call(app, "/users/signin", body).await?;
+            let phone =
+                rosetta::domain::phone::Phone::mainland(phone).map_err(|e| e.to_string())?;
+            let id = app
+                .service()
+                .find_user_by_phone(&phone)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("no account")?;
+            let session = rosetta::service::accounts::CallerSession::End;
+            app.service()
+                .change_password(
+                    id,
+                    &rosetta::domain::credential::PasswordInput::Plain(old.to_owned()),
+                    &rosetta::domain::credential::PasswordInput::Plain(new.to_owned()),
+                    session,
+                )
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
 
 #[cfg(feature = "struts")]
 mod struts {

@@ -151,6 +151,7 @@ pub fn wrong_method(
         feature = "error_code",
         feature = "code_result",
         feature = "code_sec",
+        feature = "rest",
         feature = "struts"
     )),
     expect(
@@ -190,6 +191,7 @@ macro_rules! route_table {
         feature = "error_code",
         feature = "code_result",
         feature = "code_sec",
+        feature = "rest",
         feature = "struts"
     )),
     expect(

@@ -253,9 +253,15 @@ async fn sms_codes(
     Ok(codes)
 }
 
+/// A request field as text: a form field, or a JSON key — a dotted name (`tel.number`) reaches
+/// into nested objects when no top-level key has that name.
 fn field_text(request: &Request, name: &str) -> Option<String> {
-    if let Some(Value::Object(map)) = &request.json {
-        return map.get(name).and_then(|v| {
+    if let Some(json @ Value::Object(map)) = &request.json {
+        let value = map.get(name).or_else(|| {
+            name.split('.')
+                .try_fold(json, |value, segment| value.as_object()?.get(segment))
+        });
+        return value.and_then(|v| {
             v.as_str()
                 .map(str::to_owned)
                 .or_else(|| v.as_number().map(ToString::to_string))
