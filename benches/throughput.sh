@@ -25,6 +25,9 @@ trap cleanup EXIT
 (cd "$work" && RUST_LOG=warn \
     ROSETTA__DIALECTS__ERROR_CODE__LISTEN=127.0.0.1:$dialect_port \
     ROSETTA__DIALECTS__CODE_RESULT__LISTEN=127.0.0.1:$sealtalk_port \
+    ROSETTA__DIALECTS__STRUTS__LISTEN=127.0.0.1:0 \
+    ROSETTA__DIALECTS__CODE_SEC__LISTEN=127.0.0.1:0 \
+    ROSETTA__DIALECTS__REST__LISTEN=127.0.0.1:0 \
     ROSETTA__OPS__LISTEN=127.0.0.1:$ops_port \
     ROSETTA__OPS__ADMIN_TOKEN=bench-admin-token-16 \
     exec "$OLDPWD/target/release/rosetta" serve) &
