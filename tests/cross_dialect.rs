@@ -1,6 +1,9 @@
-//! One account, every dialect: an account registered through one dialect logs in through every
-//! other with the same password, and a password changed in one is the password in all. Each
-//! dialect plugs in a small client (register, log in, change the password) in [`DIALECTS`].
+//! One account, every dialect (the migration team's matrix): an account registered through any
+//! dialect logs in through every dialect (5 × 5) with the password as each one's clients send it;
+//! a password changed in one is the password in all and ends every other session everywhere (the
+//! changer's own kept or ended as its document says); an SMS reset or a ban ends them all; a
+//! profile reads back in each dialect's own field names and gender codes. Each dialect plugs in a
+//! small client (register, log in, check a session, change the password) in [`DIALECTS`].
 
 mod support;
 
@@ -10,17 +13,47 @@ use std::pin::Pin;
 use support::TestApp;
 
 type Step<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+/// A live session as its dialect carries it (a cookie, a token, `uid` + `sec` …).
+type Session = Vec<(&'static str, String)>;
+/// A login's session, or `None` for a dialect whose sessions nothing checks (`rest`).
+type Opened<'a> = Pin<Box<dyn Future<Output = Result<Option<Session>, String>> + 'a>>;
+type Alive<'a> = Pin<Box<dyn Future<Output = bool> + 'a>>;
 
 /// What the cross-dialect tests need from a dialect, spoken in its own wire format with the
-/// password the way its clients send it.
+/// password the way its clients send it (md5 hex from `struts` and `code_sec`, plain from the
+/// others).
 struct DialectClient {
     id: &'static str,
     /// Registers the phone (an 11-digit mainland number) with a plain password.
     register: for<'a> fn(&'a TestApp, &'a str, &'a str) -> Step<'a>,
     /// Logs in with the phone and a plain password; `Err` when refused.
-    login: for<'a> fn(&'a TestApp, &'a str, &'a str) -> Step<'a>,
-    /// Logs in, then changes the password from `old` to `new`.
-    change_password: for<'a> fn(&'a TestApp, &'a str, &'a str, &'a str) -> Step<'a>,
+    login: for<'a> fn(&'a TestApp, &'a str, &'a str) -> Opened<'a>,
+    /// Whether a session still opens the dialect's authenticated endpoints.
+    alive: for<'a> fn(&'a TestApp, &'a Session) -> Alive<'a>,
+    /// Logs in, then changes the password from `old` to `new`; the session that did it.
+    change_password: for<'a> fn(&'a TestApp, &'a str, &'a str, &'a str) -> Opened<'a>,
+    /// Whether that session survives the change, as the dialect's document says.
+    keeps_own_session: bool,
+}
+
+/// The app-side hash of `struts` and `code_sec` clients.
+#[cfg_attr(
+    not(any(feature = "struts", feature = "code_sec")),
+    expect(dead_code, reason = "only md5-sending dialects use it")
+)]
+fn md5_hex(plain: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(plain.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn field<'a>(session: &'a Session, name: &str) -> &'a str {
+    session
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// Every dialect of this build that the tests know how to speak.
@@ -41,14 +74,21 @@ const DIALECTS: &[DialectClient] = &[
 mod rest {
     use serde_json::{Value, json};
 
-    use super::{DialectClient, Step, TestApp};
+    use super::{Alive, DialectClient, Opened, Session, Step, TestApp};
 
     pub const CLIENT: DialectClient = DialectClient {
         id: "rest",
         register,
         login,
+        alive,
         change_password,
+        keeps_own_session: false,
     };
+
+    fn alive<'a>(_app: &'a TestApp, _session: &'a Session) -> Alive<'a> {
+        // The document's sessions are checked nowhere: there is nothing to end.
+        Box::pin(async { false })
+    }
 
     async fn call(app: &TestApp, path: &str, body: Value) -> Result<Value, String> {
         let reply = app
@@ -92,10 +132,10 @@ mod rest {
         })
     }
 
-    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
+    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Opened<'a> {
         Box::pin(async move {
             let body = json!({"tel": tel(phone), "password": password});
-            call(app, "/users/signin", body).await.map(drop)
+            call(app, "/users/signin", body).await.map(|_| None)
         })
     }
 
@@ -106,7 +146,7 @@ mod rest {
         phone: &'a str,
         old: &'a str,
         new: &'a str,
-    ) -> Step<'a> {
+    ) -> Opened<'a> {
         Box::pin(async move {
             let body = json!({"tel": tel(phone), "password": old});
             call(app, "/users/signin", body).await?;
@@ -127,6 +167,7 @@ mod rest {
                     session,
                 )
                 .await
+                .map(|()| None)
                 .map_err(|e| e.to_string())
         })
     }
@@ -134,24 +175,30 @@ mod rest {
 
 #[cfg(feature = "struts")]
 mod struts {
-    use md5::{Digest, Md5};
     use serde_json::{Value, json};
 
-    use super::{DialectClient, Step, TestApp};
+    use super::{Alive, DialectClient, Opened, Session, Step, TestApp, field, md5_hex};
 
     pub const CLIENT: DialectClient = DialectClient {
         id: "struts",
         register,
         login,
+        alive,
         change_password,
+        // "重置密码成功后，后台会注销登陆信息，app需要重新登陆。"
+        keeps_own_session: false,
     };
 
-    /// The app sends `md5_hex(password)`.
-    fn md5_hex(plain: &str) -> String {
-        Md5::digest(plain.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+    fn alive<'a>(app: &'a TestApp, session: &'a Session) -> Alive<'a> {
+        Box::pin(async move {
+            let pair = (
+                field(session, "uid").to_owned(),
+                field(session, "token").to_owned(),
+            );
+            call(app, "/user/user!readUser", &[], Some(&pair))
+                .await
+                .is_ok()
+        })
     }
 
     /// Posts a form; `Ok` with the answer and its `uid` / `accessToken` headers on success.
@@ -220,8 +267,11 @@ mod struts {
         session.ok_or_else(|| "login sent no session headers".to_owned())
     }
 
-    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
-        Box::pin(async move { session(app, phone, password).await.map(drop) })
+    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Opened<'a> {
+        Box::pin(async move {
+            let (uid, token) = session(app, phone, password).await?;
+            Ok(Some(vec![("uid", uid), ("token", token)]))
+        })
     }
 
     fn change_password<'a>(
@@ -229,7 +279,7 @@ mod struts {
         phone: &'a str,
         old: &'a str,
         new: &'a str,
-    ) -> Step<'a> {
+    ) -> Opened<'a> {
         Box::pin(async move {
             let session = session(app, phone, old).await?;
             let (old, new) = (md5_hex(old), md5_hex(new));
@@ -237,9 +287,8 @@ mod struts {
                 ("oldPassword", old.as_str()),
                 ("userVO.password", new.as_str()),
             ];
-            call(app, "/user/user!updatePassword", &form, Some(&session))
-                .await
-                .map(drop)
+            call(app, "/user/user!updatePassword", &form, Some(&session)).await?;
+            Ok(Some(vec![("uid", session.0), ("token", session.1)]))
         })
     }
 }
@@ -248,14 +297,39 @@ mod struts {
 mod code_sec {
     use serde_json::{Value, json};
 
-    use super::{DialectClient, Step, TestApp};
+    use super::{Alive, DialectClient, Opened, Session, Step, TestApp, field, md5_hex};
 
     pub const CLIENT: DialectClient = DialectClient {
         id: "code_sec",
         register,
         login,
+        alive,
         change_password,
+        // "APP端修改密码后需要重新登录".
+        keeps_own_session: false,
     };
+
+    fn alive<'a>(app: &'a TestApp, session: &'a Session) -> Alive<'a> {
+        Box::pin(async move {
+            let pairs = [
+                ("uid", field(session, "uid")),
+                ("sec", field(session, "sec")),
+            ];
+            call(app, "/user/checkFinishUserInfo", &pairs).await.is_ok()
+        })
+    }
+
+    async fn open(app: &TestApp, phone: &str, password: &str) -> Result<Option<Session>, String> {
+        let md5 = md5_hex(password);
+        let answer = call(
+            app,
+            "/user/login",
+            &[("phone", phone), ("pwd", md5.as_str())],
+        )
+        .await?;
+        let text = |key: &str| answer[key].as_str().unwrap_or_default().to_owned();
+        Ok(Some(vec![("uid", text("uid")), ("sec", text("sec"))]))
+    }
 
     /// Posts a form; `Ok` for `{"code":"200"}`.
     async fn call(app: &TestApp, path: &str, pairs: &[(&str, &str)]) -> Result<Value, String> {
@@ -302,18 +376,18 @@ mod code_sec {
     fn register<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
         Box::pin(async move {
             let code = code(app, phone).await?;
-            // A plain password: the dialect hashes it as the app would have.
-            let form = [("phone", phone), ("yzm", code.as_str()), ("pwd", password)];
+            let md5 = md5_hex(password);
+            let form = [
+                ("phone", phone),
+                ("yzm", code.as_str()),
+                ("pwd", md5.as_str()),
+            ];
             call(app, "/user/reg", &form).await.map(drop)
         })
     }
 
-    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
-        Box::pin(async move {
-            call(app, "/user/login", &[("phone", phone), ("pwd", password)])
-                .await
-                .map(drop)
-        })
+    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Opened<'a> {
+        Box::pin(open(app, phone, password))
     }
 
     /// The document has no logged-in change of password: a reset by SMS code stands for it,
@@ -323,12 +397,18 @@ mod code_sec {
         phone: &'a str,
         old: &'a str,
         new: &'a str,
-    ) -> Step<'a> {
+    ) -> Opened<'a> {
         Box::pin(async move {
-            call(app, "/user/login", &[("phone", phone), ("pwd", old)]).await?;
+            let own = open(app, phone, old).await?;
             let code = code(app, phone).await?;
-            let form = [("phone", phone), ("yzm", code.as_str()), ("pwd", new)];
-            call(app, "/user/pwd", &form).await.map(drop)
+            let new = md5_hex(new);
+            let form = [
+                ("phone", phone),
+                ("yzm", code.as_str()),
+                ("pwd", new.as_str()),
+            ];
+            call(app, "/user/pwd", &form).await?;
+            Ok(own)
         })
     }
 }
@@ -337,14 +417,33 @@ mod code_sec {
 mod code_result {
     use serde_json::{Value, json};
 
-    use super::{DialectClient, Step, TestApp};
+    use super::{Alive, DialectClient, Opened, Session, Step, TestApp, field};
 
     pub const CLIENT: DialectClient = DialectClient {
         id: "code_result",
         register,
         login,
+        alive,
         change_password,
+        // The original kept the cookie, and its clients carry on with it.
+        keeps_own_session: true,
     };
+
+    fn alive<'a>(app: &'a TestApp, session: &'a Session) -> Alive<'a> {
+        Box::pin(async move {
+            let cookie = format!("rong_im_auth={}", field(session, "cookie"));
+            let reply = app
+                .send(
+                    "code_result",
+                    "GET",
+                    "/user/blacklist",
+                    &[("Cookie", &cookie)],
+                    b"",
+                )
+                .await;
+            reply.status == 200
+        })
+    }
 
     /// Posts JSON; `Ok` with the cookie (if one was set) for `{"code":200}`.
     pub async fn call(
@@ -420,8 +519,11 @@ mod code_result {
         Ok((id, cookie.ok_or("login set no cookie")?))
     }
 
-    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
-        Box::pin(async move { cookie(app, phone, password).await.map(drop) })
+    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Opened<'a> {
+        Box::pin(async move {
+            let (_, cookie) = cookie(app, phone, password).await?;
+            Ok(Some(vec![("cookie", cookie)]))
+        })
     }
 
     fn change_password<'a>(
@@ -429,13 +531,12 @@ mod code_result {
         phone: &'a str,
         old: &'a str,
         new: &'a str,
-    ) -> Step<'a> {
+    ) -> Opened<'a> {
         Box::pin(async move {
             let (_, cookie) = cookie(app, phone, old).await?;
             let body = json!({"oldPassword": old, "newPassword": new});
-            call(app, "/user/change_password", body, Some(&cookie))
-                .await
-                .map(drop)
+            call(app, "/user/change_password", body, Some(&cookie)).await?;
+            Ok(Some(vec![("cookie", cookie)]))
         })
     }
 }
@@ -444,14 +545,26 @@ mod code_result {
 mod error_code {
     use serde_json::json;
 
-    use super::{DialectClient, Step, TestApp};
+    use super::{Alive, DialectClient, Opened, Session, Step, TestApp, field};
 
     pub const CLIENT: DialectClient = DialectClient {
         id: "error_code",
         register,
         login,
+        alive,
         change_password,
+        // The original kept the token that changed the password.
+        keeps_own_session: true,
     };
+
+    fn alive<'a>(app: &'a TestApp, session: &'a Session) -> Alive<'a> {
+        Box::pin(async move {
+            let path = format!("/api/user/{}/edit", field(session, "uid"));
+            call(app, &path, json!({}), Some(field(session, "token")))
+                .await
+                .is_ok()
+        })
+    }
 
     async fn call(
         app: &TestApp,
@@ -487,17 +600,15 @@ mod error_code {
         })
     }
 
-    async fn token(app: &TestApp, phone: &str, password: &str) -> Result<String, String> {
+    async fn open(app: &TestApp, phone: &str, password: &str) -> Result<Session, String> {
         let body = json!({"username": phone, "password": password});
         let answer = call(app, "/api/user/login", body, None).await?;
-        Ok(answer["data"]["token_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
+        let text = |key: &str| answer["data"][key].as_str().unwrap_or_default().to_owned();
+        Ok(vec![("token", text("token_id")), ("uid", text("userid"))])
     }
 
-    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
-        Box::pin(async move { token(app, phone, password).await.map(drop) })
+    fn login<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Opened<'a> {
+        Box::pin(async move { open(app, phone, password).await.map(Some) })
     }
 
     fn change_password<'a>(
@@ -505,13 +616,18 @@ mod error_code {
         phone: &'a str,
         old: &'a str,
         new: &'a str,
-    ) -> Step<'a> {
+    ) -> Opened<'a> {
         Box::pin(async move {
-            let token = token(app, phone, old).await?;
+            let session = open(app, phone, old).await?;
             let body = json!({"password": old, "newpassword": new});
-            call(app, "/api/user/resetpwd", body, Some(&token))
-                .await
-                .map(drop)
+            call(
+                app,
+                "/api/user/resetpwd",
+                body,
+                Some(field(&session, "token")),
+            )
+            .await?;
+            Ok(Some(session))
         })
     }
 }
@@ -554,6 +670,25 @@ async fn an_account_registered_anywhere_logs_in_everywhere() {
     }
 }
 
+/// A session in every dialect that has sessions.
+async fn sessions_everywhere(app: &TestApp, phone: &str, password: &str) -> Vec<(usize, Session)> {
+    let mut out = Vec::new();
+    for (i, dialect) in DIALECTS.iter().enumerate() {
+        let session = (dialect.login)(app, phone, password)
+            .await
+            .unwrap_or_else(|e| panic!("login through {}: {e}", dialect.id));
+        if let Some(session) = session {
+            assert!(
+                (dialect.alive)(app, &session).await,
+                "{} session",
+                dialect.id
+            );
+            out.push((i, session));
+        }
+    }
+    out
+}
+
 #[actix_web::test]
 async fn a_password_changed_in_one_dialect_is_the_password_in_all() {
     let app = TestApp::spawn("").await;
@@ -562,7 +697,8 @@ async fn a_password_changed_in_one_dialect_is_the_password_in_all() {
         (DIALECTS[0].register)(&app, &phone, "first-secret")
             .await
             .expect("register");
-        (changer.change_password)(&app, &phone, "first-secret", "second-secret")
+        let others = sessions_everywhere(&app, &phone, "first-secret").await;
+        let own = (changer.change_password)(&app, &phone, "first-secret", "second-secret")
             .await
             .unwrap_or_else(|e| panic!("change through {}: {e}", changer.id));
         for other in DIALECTS {
@@ -575,6 +711,101 @@ async fn a_password_changed_in_one_dialect_is_the_password_in_all() {
                 .await
                 .unwrap_or_else(|e| panic!("{} refuses the new password: {e}", other.id));
         }
+        // Every other session ended, in every dialect; the changer's own as its document says.
+        for (i, session) in &others {
+            assert!(
+                !(DIALECTS[*i].alive)(&app, session).await,
+                "changed through {}: a {} session survived",
+                changer.id,
+                DIALECTS[*i].id
+            );
+        }
+        if let Some(own) = own {
+            assert_eq!(
+                (changer.alive)(&app, &own).await,
+                changer.keeps_own_session,
+                "{}'s own session after its change",
+                changer.id
+            );
+        }
+    }
+}
+
+/// An SMS reset, and a ban, end every session of the user in every dialect at once.
+#[actix_web::test]
+async fn an_sms_reset_or_a_ban_ends_every_session_everywhere() {
+    use rosetta::domain::credential::PasswordInput;
+    use rosetta::domain::phone::Phone;
+    use rosetta::service::sms::{CodeRequest, PhoneMust, SmsRules};
+    let app = TestApp::spawn("").await;
+    let phone = phone(9, 3);
+    (DIALECTS[0].register)(&app, &phone, "first-secret")
+        .await
+        .expect("register");
+    let sessions = sessions_everywhere(&app, &phone, "first-secret").await;
+    assert!(sessions.len() >= DIALECTS.len().saturating_sub(1));
+    let service = app.service();
+    let mobile = Phone::mainland(&phone).unwrap();
+    app.clock.advance_ms(61_000);
+    service
+        .send_code(CodeRequest {
+            phone: &mobile,
+            purpose: "reset",
+            dialect: "test",
+            rules: SmsRules::global(6),
+            phone_must: PhoneMust::BeRegistered,
+            client_ip: None,
+        })
+        .await
+        .unwrap();
+    let code = service.sms_outbox(Some(phone.clone())).await.unwrap()[0]
+        .code
+        .clone();
+    let verified = service
+        .verify_code(&mobile, "reset", &code, None)
+        .await
+        .unwrap();
+    service
+        .reset_password(
+            &verified,
+            &PasswordInput::Plain("second-secret".into()),
+            false,
+        )
+        .await
+        .unwrap();
+    for (i, session) in &sessions {
+        assert!(
+            !(DIALECTS[*i].alive)(&app, session).await,
+            "{} after a reset",
+            DIALECTS[*i].id
+        );
+    }
+
+    let sessions = sessions_everywhere(&app, &phone, "second-secret").await;
+    let id = service.find_user_by_phone(&mobile).await.unwrap().unwrap();
+    let banned = app
+        .admin(
+            "POST",
+            &format!("/admin/users/{id}/ban"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(banned.status < 300, "{}", banned.text());
+    for (i, session) in &sessions {
+        assert!(
+            !(DIALECTS[*i].alive)(&app, session).await,
+            "{} after a ban",
+            DIALECTS[*i].id
+        );
+    }
+    for dialect in DIALECTS {
+        assert!(
+            (dialect.login)(&app, &phone, "second-secret")
+                .await
+                .is_err(),
+            "{} logs a banned user in",
+            dialect.id
+        );
     }
 }
 
@@ -669,4 +900,154 @@ async fn a_profile_edited_in_one_dialect_reads_the_same_in_another() {
         .await
         .json();
     assert_eq!(detail["data"]["name"], json!("SealTalk name"));
+}
+
+/// One profile through five wire formats: a nickname and a gender set through `struts` (1 =
+/// male) read back as `error_code`'s `sex` "2", `rest`'s document letter "f" and SealTalk's
+/// nickname; a portrait set through SealTalk is `rest`'s `avatar` and `struts`' `userPhoto`; a
+/// name set through BlueU is everyone's nickname.
+#[cfg(all(
+    feature = "struts",
+    feature = "error_code",
+    feature = "rest",
+    feature = "code_result",
+    feature = "code_sec"
+))]
+#[actix_web::test]
+async fn a_profile_reads_back_in_every_dialects_own_words() {
+    use serde_json::{Value, json};
+    let app = TestApp::spawn("").await;
+    let phone = "13912340002";
+    (struts::CLIENT.register)(&app, phone, "same-secret")
+        .await
+        .expect("register");
+    let form = |pairs: &[(&str, &str)]| serde_urlencoded::to_string(pairs).unwrap();
+    let md5 = md5_hex("same-secret");
+    let login = app
+        .send(
+            "struts",
+            "POST",
+            "/user/user!login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            form(&[("userVO.userName", phone), ("userVO.password", &md5)]).as_bytes(),
+        )
+        .await;
+    let uid = login.header("uid").unwrap().to_owned();
+    let token = login.header("accesstoken").unwrap().to_owned();
+    let struts_headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("uid", uid.as_str()),
+        ("accessToken", token.as_str()),
+    ];
+    let edit = app
+        .send(
+            "struts",
+            "POST",
+            "/user/user!updateUser",
+            &struts_headers,
+            form(&[("userExtendVO.nickName", "彪彪"), ("userVO.sex", "1")]).as_bytes(),
+        )
+        .await;
+    assert_eq!(edit.json()["success"], json!(true), "{}", edit.text());
+
+    async fn blueu(app: &TestApp, uid: &str) -> Value {
+        app.send("error_code", "GET", &format!("/api/user/{uid}"), &[], b"")
+            .await
+            .json()["data"]
+            .clone()
+    }
+    async fn rest(app: &TestApp, uid: &str) -> Value {
+        app.send("rest", "GET", &format!("/users/{uid}"), &[], b"")
+            .await
+            .json()
+    }
+    let detail: Value = blueu(&app, &uid).await;
+    assert_eq!(
+        (detail["name"].clone(), detail["sex"].clone()),
+        (json!("彪彪"), json!("2"))
+    );
+    let user: Value = rest(&app, &uid).await;
+    assert_eq!(
+        (user["nickName"].clone(), user["gender"].clone()),
+        (json!("彪彪"), json!("f"))
+    );
+
+    let (wire_id, cookie) = code_result::cookie(&app, phone, "same-secret")
+        .await
+        .unwrap();
+    let cookie_header = format!("rong_im_auth={cookie}");
+    let sealtalk = app
+        .send(
+            "code_result",
+            "GET",
+            &format!("/user/{wire_id}"),
+            &[("Cookie", &cookie_header)],
+            b"",
+        )
+        .await
+        .json();
+    assert_eq!(sealtalk["result"]["nickname"], json!("彪彪"));
+
+    let portrait = "http://img.example.com/portrait.png";
+    code_result::call(
+        &app,
+        "/user/set_portrait_uri",
+        json!({"portraitUri": portrait}),
+        Some(&cookie),
+    )
+    .await
+    .expect("set_portrait_uri");
+    assert_eq!(rest(&app, &uid).await["avatar"], json!(portrait));
+    let read = app
+        .send(
+            "struts",
+            "POST",
+            "/user/user!readUser",
+            &struts_headers,
+            b"",
+        )
+        .await
+        .json();
+    assert_eq!(read["data"]["userVO"]["userPhoto"], json!(portrait));
+    assert_eq!(read["data"]["userVO"]["sex"], json!("1"));
+
+    let blueu_login = app
+        .send(
+            "error_code",
+            "POST",
+            "/api/user/login",
+            &[("Content-Type", "application/json")],
+            json!({"username": phone, "password": "same-secret"})
+                .to_string()
+                .as_bytes(),
+        )
+        .await
+        .json();
+    let blueu_token = blueu_login["data"]["token_id"].as_str().unwrap().to_owned();
+    let renamed = app
+        .send(
+            "error_code",
+            "POST",
+            &format!("/api/user/{uid}/edit"),
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Auth-Token", &blueu_token),
+            ],
+            json!({"name": "BlueU"}).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(renamed.json()["error_code"], json!(0));
+    let read = app
+        .send(
+            "struts",
+            "POST",
+            "/user/user!readUser",
+            &struts_headers,
+            b"",
+        )
+        .await
+        .json();
+    assert_eq!(read["data"]["userVO"]["nickName"], json!("BlueU"));
+    assert_eq!(rest(&app, &uid).await["nickName"], json!("BlueU"));
+    assert_eq!(blueu(&app, &uid).await["name"], json!("BlueU"));
 }
