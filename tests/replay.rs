@@ -933,3 +933,63 @@ async fn a_recorded_code_sec_session_replays_with_a_fresh_checksum() {
     let report = replay_on(&fresh, &loaded, SmsSource::Core(fresh.service().clone())).await;
     assert!(report.passed(), "{}", report.lines().join("\n"));
 }
+
+/// A HAR capture of the original SealTalk server replays green: the session cookie the server
+/// set is mapped to the live one, so the captured `Cookie` headers carry the live session.
+#[cfg(feature = "code_result")]
+#[actix_web::test]
+async fn a_sealtalk_har_rebinds_its_session_cookie() {
+    let legacy = "8f1e2c3d4b5a69788796a5b4c3d2e1f0a1b2c3d4e5f6";
+    let entry = |method: &str,
+                 path: &str,
+                 cookie: bool,
+                 body: Option<Value>,
+                 status: u16,
+                 headers: Value,
+                 text: &str| {
+        let mut request_headers = vec![json!({"name": "Host", "value": "api.sealtalk.im"})];
+        if cookie {
+            request_headers
+                .push(json!({"name": "Cookie", "value": format!("rong_im_auth={legacy}")}));
+        }
+        let mut request = json!({
+            "method": method, "url": format!("http://api.sealtalk.im{path}"), "httpVersion": "HTTP/1.1",
+            "headers": request_headers, "queryString": [], "cookies": [], "headersSize": -1, "bodySize": -1
+        });
+        if let Some(body) = body {
+            request["headers"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "Content-Type", "value": "application/json"}));
+            request["postData"] = json!({"mimeType": "application/json", "text": body.to_string()});
+        }
+        json!({
+            "startedDateTime": "2016-11-22T08:00:00.000Z", "time": 5, "request": request,
+            "response": {"status": status, "statusText": "", "httpVersion": "HTTP/1.1", "headers": headers,
+                "cookies": [], "content": {"size": text.len(), "mimeType": "application/json", "text": text},
+                "redirectURL": "", "headersSize": -1, "bodySize": -1},
+            "cache": {}, "timings": {"send": 0, "wait": 5, "receive": 0}
+        })
+    };
+    let json_ct = json!([{"name": "Content-Type", "value": "application/json; charset=utf-8"}]);
+    let har = json!({"log": {"version": "1.2", "creator": {"name": "Charles", "version": "4"}, "entries": [
+        entry("POST", "/user/send_code", false, Some(json!({"region": "86", "phone": "13912345678"})), 200, json_ct.clone(), r#"{"code":200}"#),
+        entry("POST", "/user/verify_code", false, Some(json!({"region": "86", "phone": "13912345678", "code": "5318"})), 200, json_ct.clone(),
+            r#"{"code":200,"result":{"verification_token":"75dd0f90-9b0d-11e5-803f-59b82644bc50"}}"#),
+        entry("POST", "/user/register", false, Some(json!({"nickname": "Tom", "password": "p4ssw0rd", "verification_token": "75dd0f90-9b0d-11e5-803f-59b82644bc50"})), 200,
+            json!([{"name": "Content-Type", "value": "application/json; charset=utf-8"},
+                   {"name": "Set-Cookie", "value": format!("rong_im_auth={legacy}; Path=/; Expires=Thu, 22 Dec 2016 08:00:00 GMT; HttpOnly")},
+                   {"name": "X-Powered-By", "value": "Express"}]),
+            r#"{"code":200,"result":{"id":"5Vg2XCh9f"}}"#),
+        entry("GET", "/user/5Vg2XCh9f", true, None, 200, json_ct.clone(), r#"{"code":200,"result":{"id":"5Vg2XCh9f","nickname":"Tom","portraitUri":""}}"#),
+        entry("GET", "/user/blacklist", true, None, 200, json_ct.clone(), r#"{"code":200,"result":[]}"#),
+        entry("POST", "/user/logout", true, Some(json!({})), 200, json_ct.clone(), r#"{"code":200}"#),
+    ]}});
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "sealtalk.har", &har.to_string());
+    let loaded = input::load(&path, Some("code_result"), &Filter::default()).unwrap();
+    let app = TestApp::spawn("").await;
+    occupy_ids(&app, 1).await;
+    let report = replay_on(&app, &loaded, SmsSource::Core(app.service().clone())).await;
+    assert!(report.passed(), "{}", report.lines().join("\n"));
+}

@@ -221,6 +221,15 @@ fn convert(entry: Entry, path: String) -> Result<Exchange, String> {
     if let Some(content_type) = content_type {
         headers.set("Content-Type", content_type);
     }
+    // Session cookies the server set: under rebinding they map the recorded cookie to the live
+    // one, so later requests carry the live session (SealTalk's `rong_im_auth`).
+    headers.0.extend(
+        response
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
+            .map(|h| ("Set-Cookie".to_owned(), h.value.clone())),
+    );
     Ok(Exchange {
         name,
         source: Some("HAR capture".to_owned()),
