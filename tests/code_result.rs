@@ -369,7 +369,7 @@ async fn check_phone_available_turns_false_once_registered() {
     register(&app, PHONE, "alice").await;
     assert_ok(
         &post(&app, "/user/check_phone_available", body, None).await,
-        json!({"code": 200, "result": false}),
+        json!({"code": 200, "result": false, "message": "Phone number has already existed."}),
     );
     let invalid = post(
         &app,

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::auth::{self, Caller};
 use super::error::{Failure, core_error, message};
 use super::rules::{self, PasswordUse};
-use super::wire::Code;
+use super::wire::{Business, Code};
 use super::{State, im_token};
 use crate::dialects::kit::{Answer, Params, Reply, client_ip};
 use crate::domain::CoreError;
@@ -125,7 +125,16 @@ async fn phone_available(
         .is_phone_registered(&phone)
         .await
         .map_err(|err| core_error(&err))?;
-    Ok(state.ok(Some(json!(!registered))))
+    if !registered {
+        return Ok(state.ok(Some(json!(true))));
+    }
+    // The original said why in its development-mode message, on a success.
+    let taken = Business {
+        code: Code::Ok,
+        result: Some(json!(false)),
+        message: Some(super::error::text::PHONE_EXISTS),
+    };
+    Ok(taken.render(state.with_messages()))
 }
 
 /// `POST /user/register` (route 4): checks in the original's order, then the account, the
