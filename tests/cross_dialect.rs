@@ -49,6 +49,15 @@ fn md5_hex(plain: &str) -> String {
         .collect()
 }
 
+#[cfg_attr(
+    not(any(
+        feature = "struts",
+        feature = "code_sec",
+        feature = "code_result",
+        feature = "error_code"
+    )),
+    expect(dead_code, reason = "only dialects with sessions read them")
+)]
 fn field<'a>(session: &'a Session, name: &str) -> &'a str {
     session
         .iter()
