@@ -1006,6 +1006,16 @@ async fn group_settings_for_oneself_and_by_managers() {
         .await,
         "groupId不能为空",
     );
+    assert_refused(
+        &action(
+            &app,
+            "/chat/group!setingGroup",
+            &[("groupId", " "), ("showName", "x")],
+            Some(&member),
+        )
+        .await,
+        "groupId不能为空",
+    );
     // The creator renames a member; a member cannot rename the creator; nobody sets another's mode.
     assert_success(
         &action(

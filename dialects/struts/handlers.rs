@@ -500,7 +500,12 @@ pub async fn sign_out(req: HttpRequest, payload: web::Payload, state: Ctx) -> An
 pub async fn group_settings(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let params = params(&req, payload).await?;
     let caller = auth::authenticate(&state.ctx, &req).await?;
-    let group_id = params.parsed::<i64>("groupId").map_err(param_error)?;
+    let group_id = required(&params, "groupId")?.parse::<i64>().map_err(|_| {
+        param_error(ParamError {
+            name: "groupId".to_owned(),
+            kind: ParamErrorKind::Malformed,
+        })
+    })?;
     let notify_mode = match optional(&params, "messageRemainMode")?.as_deref() {
         None => None,
         Some("1") => Some(NotifyMode::Notify),
