@@ -1503,3 +1503,84 @@ async fn image_codes_are_drawn_checked_once_and_expire() {
         Err(CoreError::Internal(_))
     ));
 }
+
+/// Imported legacy hashes: an md5 or a plain password becomes the canonical credential at once;
+/// a SealTalk digest or a bcrypt of the plain password opens to the plain password only, and is
+/// replaced by the canonical credential at that first login, after which the md5 form (struts,
+/// code_sec) opens it too.
+#[actix_web::test]
+async fn legacy_hashes_open_to_the_plain_password_and_are_upgraded() {
+    use rosetta::domain::credential::sealtalk_digest;
+    use rosetta::service::accounts::LegacyPassword;
+    let db = TestDb::fresh();
+    let (service, _clock) = test_service(&db, "").await;
+    let phone = Phone::mainland("13900000001").unwrap();
+    let id = service
+        .register(NewAccount::new(
+            NewPhone::Unverified(phone.clone()),
+            PasswordInput::Plain("initial".into()),
+            ProfilePatch::default(),
+        ))
+        .await
+        .unwrap();
+    let name = LoginName::Phone(phone);
+    let plain = |p: &str| PasswordInput::Plain(p.to_owned());
+    let md5 = |p: &str| PasswordInput::ClientMd5(md5_hex(p.as_bytes()));
+
+    for (legacy, password) in [
+        (
+            LegacyPassword::SealtalkSha1 {
+                digest: sealtalk_digest("123456", "1234"),
+                salt: "1234".into(),
+            },
+            "123456",
+        ),
+        (
+            LegacyPassword::Bcrypt(bcrypt::hash("s3cret-pw", 4).unwrap()),
+            "s3cret-pw",
+        ),
+    ] {
+        service.set_legacy_password(id, legacy).await.unwrap();
+        assert_eq!(
+            service.login(&name, &md5(password), None).await,
+            Err(CoreError::WrongPassword),
+            "an md5 cannot open a legacy hash"
+        );
+        assert_eq!(
+            service.login(&name, &plain("wrong"), None).await,
+            Err(CoreError::WrongPassword)
+        );
+        assert!(service.check_password(id, &plain(password)).await.unwrap());
+        assert_eq!(service.login(&name, &plain(password), None).await, Ok(id));
+        assert_eq!(
+            service.login(&name, &md5(password), None).await,
+            Ok(id),
+            "upgraded to the canonical credential"
+        );
+    }
+
+    for (legacy, password) in [
+        (
+            LegacyPassword::Md5Hex(md5_hex(b"abc123").to_uppercase()),
+            "abc123",
+        ),
+        (LegacyPassword::Plain("pl41n-text".into()), "pl41n-text"),
+    ] {
+        service.set_legacy_password(id, legacy).await.unwrap();
+        assert_eq!(service.login(&name, &md5(password), None).await, Ok(id));
+        assert_eq!(service.login(&name, &plain(password), None).await, Ok(id));
+    }
+
+    assert!(matches!(
+        service
+            .set_legacy_password(id, LegacyPassword::Bcrypt("not-bcrypt".into()))
+            .await,
+        Err(CoreError::InvalidField { .. })
+    ));
+    assert_eq!(
+        service
+            .set_legacy_password(999_999, LegacyPassword::Plain("x".into()))
+            .await,
+        Err(CoreError::UserNotFound)
+    );
+}

@@ -49,6 +49,61 @@ impl PasswordInput {
     }
 }
 
+/// Marks a stored hash that came from a legacy system: only the plain password opens it, and the
+/// first success replaces it with the canonical credential.
+const LEGACY_PREFIX: &str = "legacy:";
+
+/// A stored password hash as the core reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredHash<'a> {
+    /// bcrypt of the canonical secret.
+    Canonical(&'a str),
+    /// SealTalk's `sha1("<plain>|<salt>")` hex, wrapped in bcrypt:
+    /// `legacy:sealtalk_sha1:<salt>:<bcrypt>`.
+    SealtalkSha1 { salt: &'a str, wrapped: &'a str },
+    /// A legacy bcrypt of the plain password: `legacy:bcrypt:<bcrypt>`.
+    PlainBcrypt { wrapped: &'a str },
+}
+
+impl<'a> StoredHash<'a> {
+    /// Reads a stored hash; anything without the legacy mark is canonical (and a malformed one
+    /// simply never verifies).
+    pub fn parse(stored: &'a str) -> StoredHash<'a> {
+        let Some(legacy) = stored.strip_prefix(LEGACY_PREFIX) else {
+            return StoredHash::Canonical(stored);
+        };
+        if let Some(rest) = legacy.strip_prefix("sealtalk_sha1:")
+            && let Some((salt, wrapped)) = rest.split_once(':')
+        {
+            return StoredHash::SealtalkSha1 { salt, wrapped };
+        }
+        if let Some(wrapped) = legacy.strip_prefix("bcrypt:") {
+            return StoredHash::PlainBcrypt { wrapped };
+        }
+        StoredHash::Canonical(stored)
+    }
+
+    pub fn is_legacy(self) -> bool {
+        !matches!(self, StoredHash::Canonical(_))
+    }
+
+    /// The text to store for a wrapped SealTalk digest.
+    pub fn sealtalk_text(salt: &str, wrapped: &str) -> String {
+        format!("{LEGACY_PREFIX}sealtalk_sha1:{salt}:{wrapped}")
+    }
+
+    /// The text to store for a legacy bcrypt of the plain password.
+    pub fn plain_bcrypt_text(wrapped: &str) -> String {
+        format!("{LEGACY_PREFIX}bcrypt:{wrapped}")
+    }
+}
+
+/// SealTalk's password digest: `sha1("<plain>|<salt>")` in lowercase hex.
+pub fn sealtalk_digest(plain: &str, salt: &str) -> String {
+    use sha1::Sha1;
+    to_hex(&Sha1::digest(format!("{plain}|{salt}").as_bytes()))
+}
+
 /// Compares two secrets without an early exit, so the time taken does not tell how much of a
 /// guess was right.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -73,6 +128,36 @@ pub fn to_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_hashes_are_read_by_their_mark() {
+        assert_eq!(
+            StoredHash::parse("$2b$04$abc"),
+            StoredHash::Canonical("$2b$04$abc")
+        );
+        let sealtalk = StoredHash::sealtalk_text("1234", "$2b$04$x");
+        assert_eq!(
+            StoredHash::parse(&sealtalk),
+            StoredHash::SealtalkSha1 {
+                salt: "1234",
+                wrapped: "$2b$04$x"
+            }
+        );
+        let bcrypt = StoredHash::plain_bcrypt_text("$2y$10$y");
+        assert_eq!(
+            StoredHash::parse(&bcrypt),
+            StoredHash::PlainBcrypt {
+                wrapped: "$2y$10$y"
+            }
+        );
+        assert!(StoredHash::parse(&bcrypt).is_legacy());
+        assert!(!StoredHash::parse("legacy:unknown").is_legacy());
+        // sha1("123456|1234"), as SealTalk's Utility.hash computed it.
+        assert_eq!(
+            sealtalk_digest("123456", "1234"),
+            "48a41f4d3385929e8e9ac1b34c88645036052cc9"
+        );
+    }
 
     #[test]
     fn plain_and_md5_forms_meet() {

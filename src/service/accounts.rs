@@ -3,7 +3,7 @@
 use super::Service;
 use super::sessions::token_hash;
 use super::sms::VerifiedPhone;
-use crate::domain::credential::PasswordInput;
+use crate::domain::credential::{PasswordInput, StoredHash};
 use crate::domain::identity::{LoginName, Username};
 use crate::domain::phone::Phone;
 use crate::domain::profile::{ProfilePatch, TextField};
@@ -15,6 +15,31 @@ const MINUTE_MS: i64 = 60_000;
 /// First lockout after the threshold; each further wrong password doubles it, up to an hour.
 const LOCKOUT_BASE_MS: i64 = 60_000;
 const LOCKOUT_MAX_MS: i64 = 3_600_000;
+
+/// A password hash as a legacy system stored it (`rosetta import`'s `hash_scheme`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum LegacyPassword {
+    /// `md5(plain)` hex (BlueU, and apps that stored the md5 their clients sent).
+    Md5Hex(String),
+    /// SealTalk's `sha1("<plain>|<salt>")` hex with its salt.
+    SealtalkSha1 { digest: String, salt: String },
+    /// bcrypt of the plain password.
+    Bcrypt(String),
+    /// The plain password itself.
+    Plain(String),
+}
+
+impl std::fmt::Debug for LegacyPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a hash, not even in a test failure.
+        f.write_str(match self {
+            LegacyPassword::Md5Hex(_) => "Md5Hex(***)",
+            LegacyPassword::SealtalkSha1 { .. } => "SealtalkSha1(***)",
+            LegacyPassword::Bcrypt(_) => "Bcrypt(***)",
+            LegacyPassword::Plain(_) => "Plain(***)",
+        })
+    }
+}
 
 /// The phone identity of a new account.
 #[derive(Debug, Clone)]
@@ -194,12 +219,9 @@ impl Service {
             self.count_ip_failure(client_ip, minute).await?;
             return Err(CoreError::WrongPassword);
         }
-        if !self
-            .inner
-            .hasher
-            .verify(canonical, credential.password_hash)
-            .await?
-        {
+        let stored = credential.password_hash;
+        let legacy = StoredHash::parse(&stored).is_legacy();
+        if !self.inner.hasher.verify_stored(password, stored).await? {
             let threshold = i64::from(policy.lockout_threshold);
             self.db(move |conn| {
                 let failures = i64::from(storage::users::count_failed_login(conn, user_id)?);
@@ -221,11 +243,73 @@ impl Service {
         if banned {
             return Err(CoreError::AccountBanned);
         }
+        // An imported legacy hash has just been opened by the plain password: from now on the
+        // canonical credential, which every dialect's form of the password opens.
+        let upgrade = if legacy {
+            Some(self.inner.hasher.hash(canonical).await?)
+        } else {
+            None
+        };
         self.db(move |conn| {
-            storage::users::record_login(conn, user_id, now).map_err(CoreError::from)
+            write_tx(conn, |conn| {
+                if let Some(hash) = &upgrade {
+                    storage::users::set_password(conn, user_id, hash, now)?;
+                }
+                storage::users::record_login(conn, user_id, now)?;
+                Ok(())
+            })
         })
         .await?;
         Ok(user_id)
+    }
+
+    /// Stores a password hash brought from a legacy system (the import): an md5 or a plain
+    /// password becomes the canonical credential at once; a SealTalk digest or a bcrypt of the
+    /// plain password is wrapped, opened by the plain password only, and replaced by the
+    /// canonical credential at the first successful login. No weak hash is ever stored.
+    pub async fn set_legacy_password(
+        &self,
+        user_id: UserId,
+        legacy: LegacyPassword,
+    ) -> Result<(), CoreError> {
+        let hasher = &self.inner.hasher;
+        let stored = match legacy {
+            LegacyPassword::Md5Hex(md5) => {
+                hasher
+                    .hash(PasswordInput::ClientMd5(md5).canonical())
+                    .await?
+            }
+            LegacyPassword::Plain(plain) => {
+                hasher.hash(PasswordInput::Plain(plain).canonical()).await?
+            }
+            LegacyPassword::SealtalkSha1 { digest, salt } => {
+                if salt.contains(':') {
+                    return Err(CoreError::invalid(
+                        Field::Password,
+                        FieldReason::BadCharacter,
+                    ));
+                }
+                let wrapped = hasher.hash(digest.trim().to_ascii_lowercase()).await?;
+                StoredHash::sealtalk_text(&salt, &wrapped)
+            }
+            LegacyPassword::Bcrypt(hash) => {
+                if !hash.starts_with("$2") {
+                    return Err(CoreError::invalid(
+                        Field::Password,
+                        FieldReason::BadCharacter,
+                    ));
+                }
+                StoredHash::plain_bcrypt_text(hash.trim())
+            }
+        };
+        let now = self.now_ms();
+        self.db(
+            move |conn| match storage::users::set_password(conn, user_id, &stored, now)? {
+                0 => Err(CoreError::UserNotFound),
+                _ => Ok(()),
+            },
+        )
+        .await
     }
 
     async fn count_ip_failure(
@@ -257,7 +341,7 @@ impl Service {
             .ok_or(CoreError::UserNotFound)?;
         self.inner
             .hasher
-            .verify(password.canonical(), credential.password_hash)
+            .verify_stored(password, credential.password_hash)
             .await
     }
 

@@ -8,6 +8,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::logged_internal;
 use crate::domain::CoreError;
+use crate::domain::credential::{PasswordInput, StoredHash, sealtalk_digest};
 
 /// One place in the hashing queue, given back when dropped.
 pub struct HashSlot(#[expect(dead_code, reason = "held for its drop")] OwnedSemaphorePermit);
@@ -75,6 +76,34 @@ impl PasswordHasher {
     pub async fn verify(&self, canonical: String, hash: String) -> Result<bool, CoreError> {
         self.run(move || bcrypt::verify(canonical, &hash).unwrap_or(false))
             .await
+    }
+
+    /// Verifies a password as a dialect received it against a stored hash, canonical or legacy.
+    /// A legacy hash opens only to the plain password (an md5 sent by an app cannot be turned
+    /// back into the legacy digest).
+    pub async fn verify_stored(
+        &self,
+        password: &PasswordInput,
+        stored: String,
+    ) -> Result<bool, CoreError> {
+        match (StoredHash::parse(&stored), password) {
+            (StoredHash::Canonical(_), _) => self.verify(password.canonical(), stored).await,
+            (StoredHash::SealtalkSha1 { salt, wrapped }, PasswordInput::Plain(plain)) => {
+                let digest = sealtalk_digest(plain, salt);
+                self.verify(digest, wrapped.to_owned()).await
+            }
+            (StoredHash::PlainBcrypt { wrapped }, PasswordInput::Plain(plain)) => {
+                self.verify(plain.clone(), wrapped.to_owned()).await
+            }
+            (
+                StoredHash::SealtalkSha1 { .. } | StoredHash::PlainBcrypt { .. },
+                PasswordInput::ClientMd5(_),
+            ) => {
+                // The same time as a real check, so the answer does not tell the scheme.
+                self.verify_dummy(password.canonical()).await?;
+                Ok(false)
+            }
+        }
     }
 
     /// Spends the time of one verification without a user, so unknown names are not faster.
