@@ -1584,3 +1584,85 @@ async fn legacy_hashes_open_to_the_plain_password_and_are_upgraded() {
         Err(CoreError::UserNotFound)
     );
 }
+
+/// Importing legacy users keeps their ids, refuses what another account holds, changes nothing
+/// the second time, and new accounts continue after the largest id on both backends.
+#[actix_web::test]
+async fn imported_users_keep_their_ids_and_import_twice_changes_nothing() {
+    use rosetta::service::accounts::{Duplicate, ImportOutcome, ImportedUser, LegacyPassword};
+    let db = TestDb::fresh();
+    let (service, _clock) = test_service(&db, "").await;
+    let user = |id: i64, phone: &str| ImportedUser {
+        id,
+        phone: Some(Phone::mainland(phone).unwrap()),
+        username: None,
+        profile: ProfilePatch::default().set(TextField::Nickname, "legacy"),
+        role: Role::Service,
+        banned: false,
+        password: LegacyPassword::Md5Hex(md5_hex(b"123456")),
+        created_at: Some(1_400_000_000_000),
+    };
+    assert_eq!(
+        service.import_user(user(4, "13900000004")).await,
+        Ok(ImportOutcome::Imported)
+    );
+    assert_eq!(
+        service.import_user(user(250_000, "13900000005")).await,
+        Ok(ImportOutcome::Imported)
+    );
+    assert_eq!(
+        service.import_user(user(4, "13900000004")).await,
+        Ok(ImportOutcome::AlreadyPresent)
+    );
+    assert_eq!(
+        service.import_user(user(4, "13900000006")).await,
+        Ok(ImportOutcome::Duplicate(Duplicate::Id))
+    );
+    assert_eq!(
+        service.import_user(user(7, "13900000004")).await,
+        Ok(ImportOutcome::Duplicate(Duplicate::Phone))
+    );
+    let named = ImportedUser {
+        phone: None,
+        username: Some(Username::parse("lisi").unwrap()),
+        ..user(8, "13900000008")
+    };
+    assert_eq!(
+        service.import_user(named.clone()).await,
+        Ok(ImportOutcome::Imported)
+    );
+    assert_eq!(
+        service.import_user(ImportedUser { id: 9, ..named }).await,
+        Ok(ImportOutcome::Duplicate(Duplicate::Username))
+    );
+    assert!(
+        !service.user_exists(7).await.unwrap(),
+        "a duplicate writes nothing"
+    );
+
+    let login = LoginName::Phone(Phone::mainland("13900000004").unwrap());
+    assert_eq!(
+        service
+            .login(&login, &PasswordInput::ClientMd5(md5_hex(b"123456")), None)
+            .await,
+        Ok(4)
+    );
+    let profile = service.profile(4).await.unwrap();
+    assert_eq!(
+        (profile.nickname.as_str(), profile.role, profile.created_at),
+        ("legacy", Role::Service, 1_400_000_000_000)
+    );
+
+    let next = service
+        .register(NewAccount::new(
+            NewPhone::Unverified(Phone::mainland("13900000009").unwrap()),
+            PasswordInput::Plain("pw".into()),
+            ProfilePatch::default(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        next, 250_001,
+        "the id sequence continues after the largest imported id"
+    );
+}

@@ -41,6 +41,39 @@ impl std::fmt::Debug for LegacyPassword {
     }
 }
 
+/// A user of a legacy system, as `rosetta import` read it.
+#[derive(Debug, Clone)]
+pub struct ImportedUser {
+    /// The legacy id, kept.
+    pub id: UserId,
+    pub phone: Option<Phone>,
+    pub username: Option<Username>,
+    pub profile: ProfilePatch,
+    pub role: crate::domain::profile::Role,
+    pub banned: bool,
+    pub password: LegacyPassword,
+    /// Epoch milliseconds; the time of the import when unknown.
+    pub created_at: Option<i64>,
+}
+
+/// What importing one user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Imported,
+    /// The same user (id and identities) is already there: nothing changed.
+    AlreadyPresent,
+    /// Another account holds this id, phone or username: nothing was written.
+    Duplicate(Duplicate),
+}
+
+/// What another account already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duplicate {
+    Id,
+    Phone,
+    Username,
+}
+
 /// The phone identity of a new account.
 #[derive(Debug, Clone)]
 pub enum NewPhone {
@@ -272,8 +305,21 @@ impl Service {
         user_id: UserId,
         legacy: LegacyPassword,
     ) -> Result<(), CoreError> {
+        let stored = self.legacy_stored_hash(legacy).await?;
+        let now = self.now_ms();
+        self.db(
+            move |conn| match storage::users::set_password(conn, user_id, &stored, now)? {
+                0 => Err(CoreError::UserNotFound),
+                _ => Ok(()),
+            },
+        )
+        .await
+    }
+
+    /// What is stored for a legacy password: never the weak hash itself.
+    async fn legacy_stored_hash(&self, legacy: LegacyPassword) -> Result<String, CoreError> {
         let hasher = &self.inner.hasher;
-        let stored = match legacy {
+        Ok(match legacy {
             LegacyPassword::Md5Hex(md5) => {
                 hasher
                     .hash(PasswordInput::ClientMd5(md5).canonical())
@@ -301,14 +347,79 @@ impl Service {
                 }
                 StoredHash::plain_bcrypt_text(hash.trim())
             }
-        };
+        })
+    }
+    /// Writes one user of a legacy system with its own id, identities, profile, role, ban and
+    /// password, in one transaction. A user already imported (same id and phone or username)
+    /// is `AlreadyPresent`, so importing a file twice changes nothing; an id, phone or username
+    /// that another account holds is a `Duplicate`, and nothing is written.
+    pub async fn import_user(&self, user: ImportedUser) -> Result<ImportOutcome, CoreError> {
+        user.profile.validate()?;
+        if user.phone.is_none() && user.username.is_none() {
+            return Err(CoreError::InvalidPhone);
+        }
+        let stored = self.legacy_stored_hash(user.password).await?;
         let now = self.now_ms();
-        self.db(
-            move |conn| match storage::users::set_password(conn, user_id, &stored, now)? {
-                0 => Err(CoreError::UserNotFound),
-                _ => Ok(()),
-            },
-        )
+        let mut row = profile_changes(&user.profile);
+        row.nickname.get_or_insert_with(String::new);
+        row.role = Some(user.role.code());
+        row.banned = Some(user.banned);
+        row.created_at = Some(user.created_at.unwrap_or(now));
+        row.updated_at = Some(now);
+        let (id, phone, username) = (user.id, user.phone, user.username);
+        self.db(move |conn| {
+            write_tx(conn, |conn| {
+                let holder_of_phone = match &phone {
+                    Some(p) => storage::users::find_by_phone(conn, p.region(), p.number())?,
+                    None => None,
+                };
+                let holder_of_name = match &username {
+                    Some(name) => storage::users::find_by_username(conn, &name.key())?,
+                    None => None,
+                };
+                if storage::users::exists(conn, id)? {
+                    let same = phone.as_ref().is_none_or(|_| holder_of_phone == Some(id))
+                        && username.as_ref().is_none_or(|_| holder_of_name == Some(id));
+                    return Ok(if same {
+                        ImportOutcome::AlreadyPresent
+                    } else {
+                        ImportOutcome::Duplicate(Duplicate::Id)
+                    });
+                }
+                if holder_of_phone.is_some() {
+                    return Ok(ImportOutcome::Duplicate(Duplicate::Phone));
+                }
+                if holder_of_name.is_some() {
+                    return Ok(ImportOutcome::Duplicate(Duplicate::Username));
+                }
+                storage::users::insert_user_with_id(conn, id, &row)?;
+                if let Some(p) = &phone
+                    && storage::users::claim_phone(conn, id, p.region(), p.number())?.is_none()
+                {
+                    return Err(CoreError::PhoneAlreadyRegistered);
+                }
+                if let Some(name) = &username
+                    && storage::users::claim_username(conn, id, &name.key(), name.as_str())?
+                        .is_none()
+                {
+                    return Err(CoreError::UsernameTaken);
+                }
+                storage::users::insert_credential(
+                    conn,
+                    &CredentialRow {
+                        user_id: id,
+                        password_hash: stored,
+                        failed_attempts: 0,
+                        locked_until: 0,
+                        last_login_at: None,
+                        updated_at: now,
+                    },
+                )?;
+                storage::users::insert_data_versions(conn, id)?;
+                storage::users::advance_id_sequence(conn)?;
+                Ok(ImportOutcome::Imported)
+            })
+        })
         .await
     }
 

@@ -16,6 +16,32 @@ pub fn insert_user(conn: &mut DbConnection, row: &UserChanges) -> QueryResult<i6
         .get_result(conn)
 }
 
+/// A user with the id it had in a legacy system (the import); the id sequence is then moved
+/// past it with [`advance_id_sequence`].
+pub fn insert_user_with_id(
+    conn: &mut DbConnection,
+    user_id: i64,
+    row: &UserChanges,
+) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values((users::id.eq(user_id), row))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Moves PostgreSQL's id sequence past the largest user id, so new accounts never collide with
+/// imported ids. SQLite's AUTOINCREMENT follows the largest id by itself.
+pub fn advance_id_sequence(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Pg(_) = conn {
+        diesel::sql_query(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+             GREATEST((SELECT MAX(id) FROM users), 100000))",
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Claims a phone for a user; `None` when the phone is taken already.
 pub fn claim_phone(
     conn: &mut DbConnection,
