@@ -6,6 +6,7 @@
 #[path = "../dialects/mod.rs"]
 pub mod dialects;
 pub mod domain;
+pub mod import;
 pub mod ops;
 pub mod providers;
 pub mod replay;

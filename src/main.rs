@@ -1,4 +1,5 @@
-//! The `rosetta` command: `serve` the gateway, `migrate` the database, `replay` transcripts.
+//! The `rosetta` command: `serve` the gateway, `migrate` the database, `replay` transcripts,
+//! `import` legacy users.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -21,10 +22,6 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "parsed once at start-up; size does not matter"
-)]
 enum Command {
     /// Serve every enabled dialect and the ops listener until SIGTERM or Ctrl-C.
     Serve {
@@ -40,6 +37,26 @@ enum Command {
     /// Replay transcripts (.json), recordings (.jsonl) or HAR captures (.har) and diff the
     /// answers; exit code 0 when all pass, 1 on a failure, 2 for unusable input.
     Replay(ReplayCli),
+    /// Import legacy users (ids and password hashes kept, hashes wrapped) from CSV or JSONL.
+    Import(ImportCli),
+}
+
+#[derive(Args)]
+struct ImportCli {
+    /// The file of users: CSV with a header line, or one JSON object per line.
+    file: PathBuf,
+    /// `csv` or `jsonl`.
+    #[arg(long, value_parser = ["csv", "jsonl"])]
+    format: String,
+    /// Whose encoded ids the `id` column holds: `code_result` decodes SealTalk's N3D ids with
+    /// `dialects.code_result.id_key`.
+    #[arg(long, value_parser = ["code_result"])]
+    dialect_ids: Option<String>,
+    /// Read and check every row, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -98,6 +115,7 @@ fn main() -> ExitCode {
             }
             Ok(())
         }),
+        Command::Import(cli) => server_command(import_users(cli)),
         Command::Replay(cli) => {
             // The replayer's own lines are its output; the in-process gateway stays quiet.
             rosetta::telemetry::init("warn");
@@ -124,6 +142,76 @@ fn main() -> ExitCode {
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
     }
+}
+
+/// `rosetta import`: reads the file, imports (or checks) every row with a progress line, and
+/// prints the report.
+async fn import_users(cli: ImportCli) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+
+    use anyhow::Context;
+    use rosetta::import::{self, Format};
+
+    let settings = Settings::load(cli.config.as_deref())?;
+    let text = std::fs::read_to_string(&cli.file)
+        .with_context(|| format!("reading {}", cli.file.display()))?;
+    let format = if cli.format == "csv" {
+        Format::Csv
+    } else {
+        Format::Jsonl
+    };
+    let rows = import::read_rows(&text, format)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", cli.file.display()))?;
+    startup::migrate(&settings).await?;
+    let clock = std::sync::Arc::new(rosetta::service::clock::SystemClock);
+    let service = startup::build_service(&settings, clock).await?;
+    #[cfg(feature = "code_result")]
+    let cipher = match cli.dialect_ids.as_deref() {
+        Some("code_result") => {
+            let dialect = settings
+                .dialects
+                .get("code_result")
+                .context("the code_result dialect has no settings")?;
+            let config = rosetta::dialects::code_result::Config::from_settings(dialect)
+                .map_err(|p| anyhow::anyhow!("dialects.code_result.{}: {}", p.key, p.reason))?;
+            Some(config.ids)
+        }
+        _ => None,
+    };
+    #[cfg(feature = "code_result")]
+    let decode = cipher
+        .as_ref()
+        .map(|cipher| move |text: &str| cipher.decode(text));
+    #[cfg(feature = "code_result")]
+    let decode: import::DecodeId<'_> = decode.as_ref().map(|f| f as &dyn Fn(&str) -> Option<u64>);
+    #[cfg(not(feature = "code_result"))]
+    let decode: import::DecodeId<'_> = match cli.dialect_ids {
+        Some(id) => anyhow::bail!("this build does not serve {id}: its ids cannot be decoded"),
+        None => None,
+    };
+    let on_terminal = std::io::stderr().is_terminal();
+    let report = import::import(&service, &rows, decode, cli.dry_run, |done, total| {
+        if on_terminal {
+            let width = 30;
+            let filled = (done * width).checked_div(total).unwrap_or(width);
+            eprint!(
+                "\r[{}{}] {done}/{total}",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            if done == total {
+                eprintln!();
+            }
+            let _ = std::io::stderr().flush();
+        } else if done % 1000 == 0 || done == total {
+            eprintln!("{done}/{total} rows");
+        }
+    })
+    .await;
+    for line in report.lines(cli.dry_run) {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 /// Runs a server-side command on the actix runtime with `info` logging.
