@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::domain::UserId;
 use crate::domain::identity::Username;
 use crate::domain::phone::Phone;
 use crate::domain::profile::{Gender, ProfilePatch, Role, TextField};
+use crate::domain::{CoreError, UserId};
 use crate::service::Service;
 use crate::service::accounts::{Duplicate, ImportOutcome, ImportedUser, LegacyPassword};
 
@@ -331,8 +331,19 @@ fn legacy_password(
     )
 }
 
-/// Imports every row (or, with `dry_run`, only reads and checks them), calling `progress` after
-/// each. A bad row is skipped and reported; it never stops the import or half-writes a user.
+/// Users imported at the same time: the password hashing runs on the core's hashing threads.
+const CONCURRENCY: usize = 4;
+
+/// What became of one row.
+enum RowOutcome {
+    Written(ImportOutcome),
+    WouldImport,
+    Skipped(String),
+}
+
+/// Imports every row (or, with `dry_run`, only reads and checks them), a few at a time, calling
+/// `progress` after each in file order. A bad row is skipped and reported; it never stops the
+/// import or half-writes a user.
 pub async fn import(
     service: &Service,
     rows: &[Row],
@@ -340,26 +351,46 @@ pub async fn import(
     dry_run: bool,
     mut progress: impl FnMut(usize, usize),
 ) -> Report {
-    let mut report = Report::default();
-    for (done, row) in rows.iter().enumerate() {
+    use futures_util::StreamExt;
+    let mut outcomes = futures_util::stream::iter(rows.iter().map(|row| async move {
         match to_user(row, decode) {
-            Err(why) => report.skipped.push((row.line, why)),
-            Ok(_) if dry_run => report.imported += 1,
+            Err(why) => RowOutcome::Skipped(why),
+            Ok(_) if dry_run => RowOutcome::WouldImport,
             Ok(user) => match service.import_user(user).await {
-                Ok(ImportOutcome::Imported) => report.imported += 1,
-                Ok(ImportOutcome::AlreadyPresent) => report.already_present += 1,
-                Ok(ImportOutcome::Duplicate(held)) => report.duplicates.push((
-                    row.line,
-                    match held {
-                        Duplicate::Id => "id",
-                        Duplicate::Phone => "phone",
-                        Duplicate::Username => "username",
-                    },
-                )),
-                Err(err) => report.skipped.push((row.line, err.to_string())),
+                Ok(outcome) => RowOutcome::Written(outcome),
+                // Two rows of the file with one phone or username, written at once.
+                Err(CoreError::PhoneAlreadyRegistered) => {
+                    RowOutcome::Written(ImportOutcome::Duplicate(Duplicate::Phone))
+                }
+                Err(CoreError::UsernameTaken) => {
+                    RowOutcome::Written(ImportOutcome::Duplicate(Duplicate::Username))
+                }
+                Err(err) => RowOutcome::Skipped(err.to_string()),
             },
         }
-        progress(done + 1, rows.len());
+    }))
+    .buffered(CONCURRENCY);
+    let mut report = Report::default();
+    let mut done = 0;
+    while let Some(outcome) = outcomes.next().await {
+        let line = rows[done].line;
+        match outcome {
+            RowOutcome::Skipped(why) => report.skipped.push((line, why)),
+            RowOutcome::WouldImport | RowOutcome::Written(ImportOutcome::Imported) => {
+                report.imported += 1;
+            }
+            RowOutcome::Written(ImportOutcome::AlreadyPresent) => report.already_present += 1,
+            RowOutcome::Written(ImportOutcome::Duplicate(held)) => report.duplicates.push((
+                line,
+                match held {
+                    Duplicate::Id => "id",
+                    Duplicate::Phone => "phone",
+                    Duplicate::Username => "username",
+                },
+            )),
+        }
+        done += 1;
+        progress(done, rows.len());
     }
     report
 }

@@ -197,3 +197,28 @@ async fn the_samples_import_once_and_log_in_where_their_hashes_allow() {
         created.text()
     );
 }
+
+#[test]
+fn two_rows_with_one_phone_import_one_and_report_the_other() {
+    let db = TestDb::fresh();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.csv");
+    std::fs::write(
+        &file,
+        "id,phone,password_hash,hash_scheme\n\
+         21,13900000021,123456,plain\n\
+         22,13900000021,123456,plain\n\
+         23,13900000023,123456,plain\n",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = import(&db, &[file.to_str().unwrap(), "--format", "csv"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("imported 2, already present 0, duplicates 1, skipped 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("duplicate: the phone belongs to another account"),
+        "{stdout}"
+    );
+}

@@ -358,6 +358,10 @@ impl Service {
         if user.phone.is_none() && user.username.is_none() {
             return Err(CoreError::InvalidPhone);
         }
+        // Settled without hashing when the user is there already (a second run of a file).
+        if let Some(outcome) = self.import_outcome_without_writing(&user).await? {
+            return Ok(outcome);
+        }
         let stored = self.legacy_stored_hash(user.password).await?;
         let now = self.now_ms();
         let mut row = profile_changes(&user.profile);
@@ -369,28 +373,8 @@ impl Service {
         let (id, phone, username) = (user.id, user.phone, user.username);
         self.db(move |conn| {
             write_tx(conn, |conn| {
-                let holder_of_phone = match &phone {
-                    Some(p) => storage::users::find_by_phone(conn, p.region(), p.number())?,
-                    None => None,
-                };
-                let holder_of_name = match &username {
-                    Some(name) => storage::users::find_by_username(conn, &name.key())?,
-                    None => None,
-                };
-                if storage::users::exists(conn, id)? {
-                    let same = phone.as_ref().is_none_or(|_| holder_of_phone == Some(id))
-                        && username.as_ref().is_none_or(|_| holder_of_name == Some(id));
-                    return Ok(if same {
-                        ImportOutcome::AlreadyPresent
-                    } else {
-                        ImportOutcome::Duplicate(Duplicate::Id)
-                    });
-                }
-                if holder_of_phone.is_some() {
-                    return Ok(ImportOutcome::Duplicate(Duplicate::Phone));
-                }
-                if holder_of_name.is_some() {
-                    return Ok(ImportOutcome::Duplicate(Duplicate::Username));
+                if let Some(outcome) = existing_import(conn, id, &phone, &username)? {
+                    return Ok(outcome);
                 }
                 storage::users::insert_user_with_id(conn, id, &row)?;
                 if let Some(p) = &phone
@@ -421,6 +405,16 @@ impl Service {
             })
         })
         .await
+    }
+
+    /// What importing `user` would answer without writing, when that is already decided.
+    async fn import_outcome_without_writing(
+        &self,
+        user: &ImportedUser,
+    ) -> Result<Option<ImportOutcome>, CoreError> {
+        let (id, phone, username) = (user.id, user.phone.clone(), user.username.clone());
+        self.db(move |conn| existing_import(conn, id, &phone, &username))
+            .await
     }
 
     async fn count_ip_failure(
@@ -563,4 +557,39 @@ pub(crate) fn profile_changes(patch: &ProfilePatch) -> UserChanges {
     row.profile_completed = patch.profile_completed;
     row.push_enabled = patch.push_enabled;
     row
+}
+
+/// The outcome of importing a user whose id, phone or username is already in the database:
+/// `AlreadyPresent` for the same user, a `Duplicate` for another account's; `None` when the
+/// user can be written.
+fn existing_import(
+    conn: &mut storage::DbConnection,
+    id: UserId,
+    phone: &Option<Phone>,
+    username: &Option<Username>,
+) -> Result<Option<ImportOutcome>, CoreError> {
+    let holder_of_phone = match phone {
+        Some(p) => storage::users::find_by_phone(conn, p.region(), p.number())?,
+        None => None,
+    };
+    let holder_of_name = match username {
+        Some(name) => storage::users::find_by_username(conn, &name.key())?,
+        None => None,
+    };
+    if storage::users::exists(conn, id)? {
+        let same = phone.as_ref().is_none_or(|_| holder_of_phone == Some(id))
+            && username.as_ref().is_none_or(|_| holder_of_name == Some(id));
+        return Ok(Some(if same {
+            ImportOutcome::AlreadyPresent
+        } else {
+            ImportOutcome::Duplicate(Duplicate::Id)
+        }));
+    }
+    if holder_of_phone.is_some() {
+        return Ok(Some(ImportOutcome::Duplicate(Duplicate::Phone)));
+    }
+    if holder_of_name.is_some() {
+        return Ok(Some(ImportOutcome::Duplicate(Duplicate::Username)));
+    }
+    Ok(None)
 }
