@@ -288,11 +288,7 @@ impl Config {
 
 fn check_settings(settings: &DialectSettings) -> Result<(), SettingsProblem> {
     let cookie_name = settings.text(&COOKIE_NAME).unwrap_or_default();
-    if cookie_name.is_empty()
-        || !cookie_name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    {
+    if !crate::dialects::kit::is_cookie_name(cookie_name) {
         return Err(problem(&COOKIE_NAME, "is not a valid cookie name"));
     }
     Config::from_settings(settings).map(|_| ())

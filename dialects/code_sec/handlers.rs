@@ -8,7 +8,7 @@ use super::checksum;
 use super::error::{core_error, param_error};
 use super::wire::{self, Code, Refused};
 use crate::dialects::kit::{
-    Answer, FrameworkError, Params, Reply, Winner, client_ip, header_text, read_body,
+    Answer, FrameworkError, Params, Reply, Winner, client_ip, query_and_body,
 };
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::LoginName;
@@ -29,29 +29,16 @@ const PURPOSE: &str = "sms";
 
 /// PHP's `$_REQUEST`: the query string, then the body (form or JSON) over it.
 async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, FrameworkError> {
-    let body = read_body(req, payload, BODY_LIMIT).await?;
-    let body = Params::by_content_type(header_text(req, "content-type"), &body)?;
-    Ok(Params::merged(
-        Params::query(req.query_string()),
-        body,
-        Winner::Body,
-    ))
+    query_and_body(req, payload, BODY_LIMIT, Winner::Body).await
 }
 
 /// A field that must be sent and not be blank, trimmed.
 fn required(params: &Params, name: &str) -> Result<String, Refused> {
-    params
-        .non_blank(name)
-        .map(|value| value.trim().to_owned())
-        .map_err(param_error)
+    params.trimmed(name).map_err(param_error)
 }
 
 fn optional(params: &Params, name: &str) -> Result<Option<String>, Refused> {
-    Ok(params
-        .optional(name)
-        .map_err(param_error)?
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty()))
+    params.trimmed_optional(name).map_err(param_error)
 }
 
 /// `phone`: 11 digits.

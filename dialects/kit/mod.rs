@@ -12,5 +12,7 @@ pub mod routes;
 pub use failure::{Answer, FailureHook, FrameworkError, Refusal, RequestPart};
 pub use params::{ParamError, ParamErrorKind, Params, Winner};
 pub use reply::{Outcome, Reply};
-pub use request::{client_ip, cookie_value, header_text, read_body};
+pub use request::{
+    client_ip, cookie_value, header_text, is_cookie_name, query_and_body, read_body,
+};
 pub use routes::RouteDoc;

@@ -268,6 +268,20 @@ impl Params {
         }
     }
 
+    /// A parameter that must hold more than white space, trimmed (legacy samples carry stray
+    /// spaces).
+    pub fn trimmed(&self, name: &str) -> Result<String, ParamError> {
+        self.non_blank(name).map(|value| value.trim().to_owned())
+    }
+
+    /// A parameter that may be left out, trimmed; blank counts as left out.
+    pub fn trimmed_optional(&self, name: &str) -> Result<Option<String>, ParamError> {
+        Ok(self
+            .optional(name)?
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty()))
+    }
+
     /// The same parameters with `name` holding `value` instead (a dialect's preprocessing, such
     /// as ids decoded from their wire form); a name not sent is added.
     pub fn with_value(mut self, name: &str, value: Value) -> Params {

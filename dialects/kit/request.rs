@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 
 use super::failure::{FrameworkError, RequestPart};
+use super::params::{Params, Winner};
 
 /// Reads the whole body, refusing more than `limit` bytes: a declared Content-Length is
 /// checked before anything is read, the running total while reading.
@@ -57,4 +58,29 @@ pub fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name)
         .map(|cookie| cookie.value().to_owned())
         .filter(|value| !value.is_empty())
+}
+
+/// Query string and body (JSON or form, by Content-Type) in one map, as Struts and PHP's
+/// `$_REQUEST` read them; `winner` says which side a name sent twice takes.
+pub async fn query_and_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    winner: Winner,
+) -> Result<Params, FrameworkError> {
+    let body = read_body(req, payload, limit).await?;
+    let body = Params::by_content_type(header_text(req, "content-type"), &body)?;
+    Ok(Params::merged(
+        Params::query(req.query_string()),
+        body,
+        winner,
+    ))
+}
+
+/// A cookie name as RFC 6265 allows it (a token), for settings that name one.
+pub fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }

@@ -73,11 +73,7 @@ impl Config {
 
 fn check_settings(settings: &DialectSettings) -> Result<(), SettingsProblem> {
     let name = settings.text(&COOKIE_NAME).unwrap_or_default();
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    {
+    if !crate::dialects::kit::is_cookie_name(name) {
         return Err(SettingsProblem {
             key: COOKIE_NAME.name,
             reason: "is not a valid cookie name".to_owned(),

@@ -10,7 +10,7 @@ use super::wire::{self, Failure, UserData, UserVo};
 use crate::dialects::kit::multipart::{MultipartError, MultipartLimits, read_multipart};
 use crate::dialects::kit::{
     Answer, FrameworkError, Outcome, ParamError, ParamErrorKind, Params, Refusal, Reply, Winner,
-    client_ip, header_text, read_body,
+    client_ip, query_and_body,
 };
 use crate::domain::avatar::{ImageFormat, MAX_AVATAR_BYTES};
 use crate::domain::credential::PasswordInput;
@@ -34,32 +34,18 @@ const PURPOSE_RESET: &str = "retrieve";
 
 /// Query string and body in one map, as Struts binds them (the query string first).
 async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, FrameworkError> {
-    let body = read_body(req, payload, BODY_LIMIT).await?;
-    let content_type = header_text(req, "content-type");
-    let body = Params::by_content_type(content_type, &body)?;
-    Ok(Params::merged(
-        Params::query(req.query_string()),
-        body,
-        Winner::Query,
-    ))
+    query_and_body(req, payload, BODY_LIMIT, Winner::Query).await
 }
 
 /// A field that must be sent and not be blank, trimmed (the document's samples carry stray
 /// leading spaces).
 fn required(params: &Params, name: &str) -> Result<String, Failure> {
-    params
-        .non_blank(name)
-        .map(|value| value.trim().to_owned())
-        .map_err(param_error)
+    params.trimmed(name).map_err(param_error)
 }
 
 /// A field that may be left out; blank counts as left out ("为空表示不设置").
 fn optional(params: &Params, name: &str) -> Result<Option<String>, Failure> {
-    Ok(params
-        .optional(name)
-        .map_err(param_error)?
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty()))
+    params.trimmed_optional(name).map_err(param_error)
 }
 
 /// A password as the app sends it: the md5 hex of the plain password (lowercased by the core).
