@@ -3,6 +3,7 @@
 //! Layers, outside in: `dialects` (wire formats) call `service` (the account core's use cases),
 //! which uses `domain` (pure types and rules) and `storage` (diesel, the only place SQL lives).
 
+pub mod copy;
 #[path = "../dialects/mod.rs"]
 pub mod dialects;
 pub mod domain;

@@ -1,5 +1,5 @@
 //! The `rosetta` command: `serve` the gateway, `migrate` the database, `replay` transcripts,
-//! `import` legacy users.
+//! `import` legacy users, `copy` a database to another.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -39,6 +39,23 @@ enum Command {
     Replay(ReplayCli),
     /// Import legacy users (ids and password hashes kept, hashes wrapped) from CSV or JSONL.
     Import(ImportCli),
+    /// Copy a whole database into another (SQLite or PostgreSQL, either way), then verify it
+    /// table by table. Exit code 0 when verified, 1 otherwise.
+    Copy(CopyCli),
+}
+
+#[derive(Args)]
+struct CopyCli {
+    /// The database to copy: sqlite://<path> or postgres://user@host/db. Only read.
+    #[arg(long)]
+    from: String,
+    /// The database to fill: migrated first; it must be empty, or hold an unfinished copy from
+    /// the same source (which this run finishes).
+    #[arg(long)]
+    to: String,
+    /// Delete whatever the target holds first (also an unfinished copy: start over).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -116,6 +133,7 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::Import(cli) => server_command(import_users(cli)),
+        Command::Copy(cli) => copy_database(&cli),
         Command::Replay(cli) => {
             // The replayer's own lines are its output; the in-process gateway stays quiet.
             rosetta::telemetry::init("warn");
@@ -147,8 +165,6 @@ fn main() -> ExitCode {
 /// `rosetta import`: reads the file, imports (or checks) every row with a progress line, and
 /// prints the report.
 async fn import_users(cli: ImportCli) -> anyhow::Result<()> {
-    use std::io::{IsTerminal, Write};
-
     use anyhow::Context;
     use rosetta::import::{self, Format};
 
@@ -189,29 +205,111 @@ async fn import_users(cli: ImportCli) -> anyhow::Result<()> {
         Some(id) => anyhow::bail!("this build does not serve {id}: its ids cannot be decoded"),
         None => None,
     };
-    let on_terminal = std::io::stderr().is_terminal();
+    let mut display = ProgressDisplay::new(1000);
     let report = import::import(&service, &rows, decode, cli.dry_run, |done, total| {
-        if on_terminal {
-            let width = 30;
-            let filled = (done * width).checked_div(total).unwrap_or(width);
-            eprint!(
-                "\r[{}{}] {done}/{total}",
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            if done == total {
-                eprintln!();
-            }
-            let _ = std::io::stderr().flush();
-        } else if done % 1000 == 0 || done == total {
-            eprintln!("{done}/{total} rows");
-        }
+        display.show("", done as u64, total as u64);
     })
     .await;
     for line in report.lines(cli.dry_run) {
         println!("{line}");
     }
     Ok(())
+}
+
+/// `rosetta copy`: the copy with its progress on stderr, then the verification table.
+fn copy_database(cli: &CopyCli) -> ExitCode {
+    use rosetta::copy::{self, CopyOptions, Step};
+
+    let mut display = ProgressDisplay::new(10_000);
+    let options = CopyOptions { force: cli.force };
+    let outcome = copy::copy(&cli.from, &cli.to, options, &mut |progress| {
+        let step = match progress.step {
+            Step::Copying => "copying",
+            Step::Verifying => "verifying",
+        };
+        display.show(
+            &format!("{step} {}", progress.table),
+            progress.done,
+            progress.total,
+        );
+        std::ops::ControlFlow::Continue(())
+    });
+    match outcome {
+        Ok(report) => {
+            for line in report.lines() {
+                println!("{line}");
+            }
+            if report.verified() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(err) => {
+            eprintln!("rosetta copy: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Progress on stderr: a bar redrawn in place on a terminal; otherwise a line each time another
+/// `every` items are done, and at the end.
+struct ProgressDisplay {
+    on_terminal: bool,
+    every: u64,
+    label: String,
+    printed: u64,
+    finished: bool,
+}
+
+impl ProgressDisplay {
+    fn new(every: u64) -> ProgressDisplay {
+        use std::io::IsTerminal;
+        ProgressDisplay {
+            on_terminal: std::io::stderr().is_terminal(),
+            every,
+            label: String::new(),
+            printed: 0,
+            finished: false,
+        }
+    }
+
+    fn show(&mut self, label: &str, done: u64, total: u64) {
+        use std::io::Write;
+
+        if label != self.label {
+            self.label = label.to_owned();
+            self.printed = 0;
+            self.finished = false;
+        }
+        if self.finished {
+            return;
+        }
+        self.finished = done >= total;
+        let prefix = if label.is_empty() {
+            String::new()
+        } else {
+            format!("{label} ")
+        };
+        if self.on_terminal {
+            let width = 30;
+            let filled = (done.min(total) * width)
+                .checked_div(total)
+                .unwrap_or(width);
+            eprint!(
+                "\r{prefix}[{}{}] {done}/{total}\x1b[K",
+                "#".repeat(filled as usize),
+                " ".repeat((width - filled) as usize)
+            );
+            if done >= total {
+                eprintln!();
+            }
+            let _ = std::io::stderr().flush();
+        } else if done >= self.printed + self.every || done >= total {
+            self.printed = done;
+            eprintln!("{prefix}{done}/{total} rows");
+        }
+    }
 }
 
 /// Runs a server-side command on the actix runtime with `info` logging.

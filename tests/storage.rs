@@ -21,7 +21,11 @@ fn connect(db: &TestDb) -> (storage::Pool, storage::PooledConnection) {
     let applied = storage::run_migrations(&mut conn).expect("migrations");
     assert_eq!(
         applied,
-        vec!["20261121000000".to_owned(), "20261201000000".to_owned()]
+        vec![
+            "20261121000000".to_owned(),
+            "20261201000000".to_owned(),
+            "20261202000000".to_owned()
+        ]
     );
     assert!(
         storage::run_migrations(&mut conn)

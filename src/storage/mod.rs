@@ -2,6 +2,7 @@
 //! from the URL scheme, behind an r2d2 pool; migrations for both backends are embedded.
 
 pub mod avatars;
+pub mod copy;
 pub mod groups;
 pub mod image_codes;
 pub mod models;
@@ -199,6 +200,96 @@ pub fn build_pool(
         .connection_timeout(checkout_timeout)
         .build(manager)?;
     Ok(pool)
+}
+
+/// One connection, without a pool: for commands that work through a database once.
+pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, StorageError> {
+    DbManager::new(url.clone()).open()
+}
+
+/// How a database's schema stands against this build's migrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaState {
+    /// Migrations of this build the database has not applied.
+    pub missing: Vec<String>,
+    /// Migrations the database has applied that this build does not know (a newer Rosetta).
+    pub unknown: Vec<String>,
+}
+
+impl SchemaState {
+    pub fn is_current(&self) -> bool {
+        self.missing.is_empty() && self.unknown.is_empty()
+    }
+}
+
+/// Compares the migrations a database has applied with this build's, without writing anything
+/// (diesel's own check would create its bookkeeping table in a database that has none). `None`
+/// when the database has no migration table at all: it is not a Rosetta database.
+pub fn schema_state(conn: &mut DbConnection) -> Result<Option<SchemaState>, StorageError> {
+    use diesel::migration::MigrationSource;
+
+    #[derive(diesel::QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let has_table = match conn {
+        DbConnection::Sqlite(sqlite) => diesel::RunQueryDsl::get_result::<i64>(
+            diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT COUNT(*) FROM sqlite_master \
+                 WHERE type = 'table' AND name = '__diesel_schema_migrations')",
+            )),
+            sqlite,
+        )?,
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => diesel::RunQueryDsl::get_result::<i64>(
+            diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() \
+                 AND table_name = '__diesel_schema_migrations')",
+            )),
+            pg,
+        )?,
+    } > 0;
+    if !has_table {
+        return Ok(None);
+    }
+    let applied: Vec<String> = diesel::RunQueryDsl::load::<Applied>(
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations"),
+        conn,
+    )?
+    .into_iter()
+    .map(|row| row.version)
+    .collect();
+    let migration_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| StorageError::Migration(e.to_string());
+    let known: Vec<String> = match conn {
+        DbConnection::Sqlite(_) => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(migration_error)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        }
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+            .map_err(migration_error)?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect(),
+    };
+    Ok(Some(SchemaState {
+        missing: known
+            .iter()
+            .filter(|v| !applied.contains(v))
+            .cloned()
+            .collect(),
+        unknown: applied
+            .iter()
+            .filter(|v| !known.contains(v))
+            .cloned()
+            .collect(),
+    }))
 }
 
 /// Applies every pending migration of the connection's backend; returns the versions applied.

@@ -220,3 +220,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     data_versions,
     avatars,
 );
+
+diesel::table! {
+    copy_progress (item) {
+        item -> Text,
+        value -> Text,
+    }
+}
