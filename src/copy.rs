@@ -151,7 +151,7 @@ pub enum CopyError {
     )]
     Newer { url: String, unknown: String },
     #[error(
-        "the target is not empty ({rows}); --force deletes its rows and copies the source in \
+        "the target is not empty (rows: {rows}); --force deletes its rows and copies the source in \
          their place"
     )]
     TargetNotEmpty { rows: String },
@@ -231,6 +231,9 @@ pub fn copy(
     let mut target = storage::connect(&target_url)?;
     storage::run_migrations(&mut target)?;
     check_schema(&mut target, &redact_url(to), false)?;
+    if reach_the_same_database(&mut source, &mut target)? {
+        return Err(CopyError::SameDatabase);
+    }
 
     let mut report = CopyReport::default();
     let mut progress = prepare_target(&mut target, &source_name, options, &mut report)?;
@@ -272,6 +275,22 @@ fn same_database(a: &DatabaseUrl, b: &DatabaseUrl) -> bool {
         (DatabaseUrl::Postgres { url: a }, DatabaseUrl::Postgres { url: b }) => a == b,
         _ => false,
     }
+}
+
+/// Whether two connections reach one database however their URLs spell it (another host name,
+/// `postgresql://` for `postgres://`, a symbolic link): a mark committed through the target is
+/// looked for through the source, and removed again.
+fn reach_the_same_database(
+    source: &mut DbConnection,
+    target: &mut DbConnection,
+) -> Result<bool, CopyError> {
+    let mark = format!("probe:{}", uuid::Uuid::new_v4().simple());
+    tables::put_progress(target, &mark, "")?;
+    let seen = tables::progress(source)?
+        .iter()
+        .any(|(item, _)| *item == mark);
+    tables::delete_progress(target, &mark)?;
+    Ok(seen)
 }
 
 /// A file's absolute path, also for a file that does not exist yet (its directory resolved).
@@ -349,7 +368,7 @@ fn prepare_target(
     if !held.is_empty() && !options.force && !saved.contains_key(SOURCE_ITEM) {
         let rows: Vec<String> = held
             .iter()
-            .map(|(table, rows)| format!("{table}: {rows} rows"))
+            .map(|(table, rows)| format!("{table} {rows}"))
             .collect();
         return Err(CopyError::TargetNotEmpty {
             rows: rows.join(", "),

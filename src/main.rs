@@ -223,6 +223,10 @@ fn copy_database(cli: &CopyCli) -> ExitCode {
     let mut display = ProgressDisplay::new(10_000);
     let options = CopyOptions { force: cli.force };
     let outcome = copy::copy(&cli.from, &cli.to, options, &mut |progress| {
+        if progress.total == 0 {
+            // An empty table: nothing worth a line.
+            return std::ops::ControlFlow::Continue(());
+        }
         let step = match progress.step {
             Step::Copying => "copying",
             Step::Verifying => "verifying",

@@ -437,7 +437,7 @@ async fn an_interrupted_copy_goes_on_where_it_stopped() {
     assert!(
         again
             .to_string()
-            .starts_with("the target is not empty (users: 40 rows"),
+            .starts_with("the target is not empty (rows: users 40, phone_identities 40,"),
         "{again}"
     );
     let forced = forced.unwrap();
@@ -496,6 +496,32 @@ fn what_cannot_be_copied_is_refused_with_the_reason() {
         err.to_string()
             .ends_with("of this version: run `rosetta migrate` against it first"),
         "{err}"
+    );
+
+    // Spelt differently, one database is still one database, also with --force.
+    let one_user = TestDb::sqlite();
+    {
+        let mut conn = storage::connect(&DatabaseUrl::parse(&one_user.url).unwrap()).unwrap();
+        storage::run_migrations(&mut conn).unwrap();
+        let row = rosetta::storage::models::UserChanges {
+            nickname: Some("one".to_owned()),
+            created_at: Some(1),
+            updated_at: Some(1),
+            ..Default::default()
+        };
+        storage::users::insert_user_with_id(&mut conn, 7, &row).unwrap();
+    }
+    let filled = TestDb::fresh();
+    run_copy(&one_user.url, &filled.url, false).unwrap();
+    let respelt = match filled.url.strip_prefix("postgres://") {
+        Some(rest) => format!("postgresql://{rest}"),
+        None => filled.url.replace("/rosetta.db", "/./rosetta.db"),
+    };
+    let err = run_copy(&filled.url, &respelt, true).unwrap_err();
+    assert!(matches!(err, CopyError::SameDatabase), "{err}");
+    assert!(
+        row_counts(&filled.url).iter().any(|(_, rows)| *rows > 0),
+        "nothing deleted"
     );
 
     // The command says so and fails.

@@ -514,10 +514,16 @@ pub fn progress(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
 /// Records one item of the copy's progress, replacing its earlier value.
 pub fn put_progress(conn: &mut DbConnection, item: &str, value: &str) -> QueryResult<()> {
     use schema::copy_progress::dsl as p;
-    diesel::delete(p::copy_progress.filter(p::item.eq(item))).execute(conn)?;
+    delete_progress(conn, item)?;
     diesel::insert_into(p::copy_progress)
         .values((p::item.eq(item), p::value.eq(value)))
         .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_progress(conn: &mut DbConnection, item: &str) -> QueryResult<()> {
+    use schema::copy_progress::dsl as p;
+    diesel::delete(p::copy_progress.filter(p::item.eq(item))).execute(conn)?;
     Ok(())
 }
 
