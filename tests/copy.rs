@@ -74,14 +74,20 @@ struct Filled {
 }
 
 /// Fills every table through the gateway and the core: an account registered through each
-/// dialect (codes, tickets, counters, outbox), sessions everywhere, a username, an avatar,
-/// a blacklist entry, a friendship, a group with a member and an image code.
+/// dialect (codes, tickets, counters, outbox), a wrong password, sessions everywhere, a
+/// username, an avatar, a blacklist entry, a friendship, a group with a member and an image code.
 async fn fill_every_table(app: &TestApp) -> Filled {
     for (i, dialect) in DIALECTS.iter().enumerate() {
         (dialect.register)(app, &phone_of(i), PASSWORD)
             .await
             .unwrap_or_else(|e| panic!("register through {}: {e}", dialect.id));
     }
+    // A wrong password, counted for the account and the address it came from.
+    assert!(
+        (DIALECTS[0].login)(app, &phone_of(1), "not-the-password")
+            .await
+            .is_err()
+    );
     let mut sessions = Vec::new();
     for (i, dialect) in DIALECTS.iter().enumerate() {
         if let Some(session) = (dialect.login)(app, &phone_of(0), PASSWORD)

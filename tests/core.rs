@@ -770,6 +770,95 @@ async fn repeated_wrong_passwords_lock_the_account_for_a_growing_time() {
 }
 
 #[actix_web::test]
+async fn a_guesser_locks_out_its_own_address_not_the_owner() {
+    let db = TestDb::fresh();
+    let (service, clock) = test_service(&db, "[security]\nbcrypt_cost = 4\nlockout_threshold = 3\nlogin_attempts_per_ip_per_minute = 0\n").await;
+    let id = register(&service, "13912345678", "right").await;
+    let login = LoginName::Phone(phone("13912345678"));
+    let guesser = Some("198.51.100.9");
+    for _ in 0..3 {
+        assert_eq!(
+            service.login(&login, &plain("wrong"), guesser).await,
+            Err(CoreError::WrongPassword)
+        );
+    }
+    assert_eq!(
+        service.login(&login, &plain("right"), guesser).await,
+        Err(CoreError::WrongPassword),
+        "the guessing address is locked out"
+    );
+    assert_eq!(
+        service
+            .login(&login, &plain("right"), Some("203.0.113.1"))
+            .await,
+        Ok(id),
+        "the owner elsewhere is not"
+    );
+
+    // Ten times the threshold from everywhere locks the account as a whole.
+    for n in 0..30 {
+        let address = format!("192.0.2.{n}");
+        assert_eq!(
+            service.login(&login, &plain("wrong"), Some(&address)).await,
+            Err(CoreError::WrongPassword)
+        );
+    }
+    assert_eq!(
+        service
+            .login(&login, &plain("right"), Some("203.0.113.1"))
+            .await,
+        Err(CoreError::WrongPassword),
+        "past the account-wide ceiling"
+    );
+    clock.advance_ms(60_000);
+    assert_eq!(
+        service
+            .login(&login, &plain("right"), Some("203.0.113.1"))
+            .await,
+        Ok(id),
+        "for a minute"
+    );
+}
+
+#[actix_web::test]
+async fn simultaneous_guesses_from_one_address_are_counted_before_any_is_checked() {
+    let db = TestDb::fresh();
+    let (service, _) = test_service(&db, "[security]\nbcrypt_cost = 4\nlockout_threshold = 0\nlogin_attempts_per_ip_per_minute = 5\n").await;
+    register(&service, "13912345678", "right").await;
+    let login = LoginName::Phone(phone("13912345678"));
+    let guesses = (0..40).map(|n| {
+        let (service, login) = (service.clone(), login.clone());
+        async move {
+            service
+                .login(&login, &plain(&format!("guess-{n}")), Some("192.0.2.7"))
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|a| **a == Err(CoreError::WrongPassword))
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|a| **a == Err(CoreError::LoginThrottled))
+        .count();
+    assert_eq!((checked, throttled), (5, 35), "{answers:?}");
+}
+
+#[actix_web::test]
+async fn successful_logins_do_not_use_up_the_failure_limit() {
+    let db = TestDb::fresh();
+    let (service, _) = test_service(&db, "[security]\nbcrypt_cost = 4\nlockout_threshold = 0\nlogin_attempts_per_ip_per_minute = 2\n").await;
+    let id = register(&service, "13912345678", "right").await;
+    let login = LoginName::Phone(phone("13912345678"));
+    let ip = Some("192.0.2.7");
+    for _ in 0..5 {
+        assert_eq!(service.login(&login, &plain("right"), ip).await, Ok(id));
+    }
+}
+
+#[actix_web::test]
 async fn failed_logins_are_limited_per_address() {
     let db = TestDb::fresh();
     let (service, clock) = test_service(&db, "[security]\nbcrypt_cost = 4\nlockout_threshold = 0\nlogin_attempts_per_ip_per_minute = 2\n").await;

@@ -24,7 +24,8 @@ fn connect(db: &TestDb) -> (storage::Pool, storage::PooledConnection) {
         vec![
             "20261121000000".to_owned(),
             "20261201000000".to_owned(),
-            "20261202000000".to_owned()
+            "20261202000000".to_owned(),
+            "20261203000000".to_owned()
         ]
     );
     assert!(

@@ -15,6 +15,20 @@ const MINUTE_MS: i64 = 60_000;
 /// First lockout after the threshold; each further wrong password doubles it, up to an hour.
 const LOCKOUT_BASE_MS: i64 = 60_000;
 const LOCKOUT_MAX_MS: i64 = 3_600_000;
+/// The account-wide lock needs this many times `lockout_threshold` failures from everywhere.
+const ACCOUNT_LOCK_FACTOR: i64 = 10;
+/// The throttle counter of login attempts per client address and minute.
+const LOGIN_IP_SCOPE: &str = "login_ip";
+
+/// The end of the lock that `failures` wrong passwords in a row earn: none below `threshold`,
+/// then a minute, doubling with each further failure, at most an hour.
+fn lock_end(failures: i64, threshold: i64, now: i64) -> Option<i64> {
+    if threshold <= 0 || failures < threshold {
+        return None;
+    }
+    let doublings = u32::try_from((failures - threshold).min(16)).unwrap_or(16);
+    Some(now + (LOCKOUT_BASE_MS << doublings).min(LOCKOUT_MAX_MS))
+}
 
 /// A password hash as a legacy system stored it (`rosetta import`'s `hash_scheme`).
 #[derive(Clone, PartialEq, Eq)]
@@ -214,6 +228,13 @@ impl Service {
     /// Checks a login. Refusals: `LoginThrottled` (too many failures from the address this
     /// minute), `UserNotFound`, `WrongPassword` (also while locked out), then `AccountBanned`
     /// (only after a right password, so a ban is not revealed to guessers).
+    ///
+    /// Every attempt from an address is counted, in one statement, before any password work, so
+    /// simultaneous guesses cannot all slip under the limit; a successful login takes its count
+    /// back (the limit is on failures). Wrong passwords lock the account for the address they
+    /// came from (`lockout_threshold` in a row, then a growing time); the account as a whole
+    /// only at ten times that many failures from everywhere, so that nobody can keep an owner
+    /// out merely by guessing wrong on purpose.
     pub async fn login(
         &self,
         name: &LoginName,
@@ -223,33 +244,37 @@ impl Service {
         let policy = self.config().login.clone();
         let now = self.now_ms();
         let minute = now.div_euclid(MINUTE_MS) * MINUTE_MS;
-        if let Some(ip) = client_ip
-            && policy.attempts_per_ip_per_minute > 0
-        {
+        let counted_ip = client_ip.filter(|_| policy.attempts_per_ip_per_minute > 0);
+        if let Some(ip) = counted_ip {
             let ip = ip.to_owned();
-            let failures = self
+            let attempts = self
                 .db(move |conn| {
-                    storage::sms::counter_value(conn, "login_ip", &ip, minute)
+                    storage::sms::hit_counter(conn, LOGIN_IP_SCOPE, &ip, minute)
                         .map_err(CoreError::from)
                 })
                 .await?;
-            if failures as u32 >= policy.attempts_per_ip_per_minute {
+            if attempts.unsigned_abs() > policy.attempts_per_ip_per_minute {
                 return Err(CoreError::LoginThrottled);
             }
         }
         let canonical = password.canonical();
         let Some(user_id) = self.find_user(name).await? else {
             self.inner.hasher.verify_dummy(canonical).await?;
-            self.count_ip_failure(client_ip, minute).await?;
             return Err(CoreError::UserNotFound);
         };
-        let credential = self
-            .db(move |conn| storage::users::load_credential(conn, user_id).map_err(CoreError::from))
+        let address = client_ip.unwrap_or_default().to_owned();
+        let (credential, address_locked_until) = {
+            let address = address.clone();
+            self.db(move |conn| {
+                let credential = storage::users::load_credential(conn, user_id)?;
+                let locked = storage::users::address_locked_until(conn, user_id, &address)?;
+                Ok::<_, CoreError>((credential, locked))
+            })
             .await?
-            .ok_or(CoreError::UserNotFound)?;
-        if credential.locked_until > now {
+        };
+        let credential = credential.ok_or(CoreError::UserNotFound)?;
+        if credential.locked_until > now || address_locked_until > now {
             self.inner.hasher.verify_dummy(canonical).await?;
-            self.count_ip_failure(client_ip, minute).await?;
             return Err(CoreError::WrongPassword);
         }
         let stored = credential.password_hash;
@@ -257,16 +282,25 @@ impl Service {
         if !self.inner.hasher.verify_stored(password, stored).await? {
             let threshold = i64::from(policy.lockout_threshold);
             self.db(move |conn| {
-                let failures = i64::from(storage::users::count_failed_login(conn, user_id)?);
-                if threshold > 0 && failures >= threshold {
-                    let doublings = u32::try_from((failures - threshold).min(16)).unwrap_or(16);
-                    let lock = (LOCKOUT_BASE_MS << doublings).min(LOCKOUT_MAX_MS);
-                    storage::users::lock_until(conn, user_id, now + lock)?;
-                }
-                Ok(())
+                write_tx(conn, |conn| {
+                    if threshold == 0 {
+                        return Ok(());
+                    }
+                    let from_address = i64::from(storage::users::count_failed_login_from(
+                        conn, user_id, &address, now,
+                    )?);
+                    if let Some(until) = lock_end(from_address, threshold, now) {
+                        storage::users::lock_address(conn, user_id, &address, until)?;
+                    }
+                    let everywhere = i64::from(storage::users::count_failed_login(conn, user_id)?);
+                    let ceiling = threshold.saturating_mul(ACCOUNT_LOCK_FACTOR);
+                    if let Some(until) = lock_end(everywhere, ceiling, now) {
+                        storage::users::lock_until(conn, user_id, until)?;
+                    }
+                    Ok::<_, CoreError>(())
+                })
             })
             .await?;
-            self.count_ip_failure(client_ip, minute).await?;
             return Err(CoreError::WrongPassword);
         }
         let banned = self
@@ -283,12 +317,17 @@ impl Service {
         } else {
             None
         };
+        let refund = counted_ip.map(str::to_owned);
         self.db(move |conn| {
             write_tx(conn, |conn| {
                 if let Some(hash) = &upgrade {
                     storage::users::set_password(conn, user_id, hash, now)?;
                 }
                 storage::users::record_login(conn, user_id, now)?;
+                storage::users::forget_failed_logins(conn, user_id, Some(&address))?;
+                if let Some(ip) = &refund {
+                    storage::sms::refund_counter(conn, LOGIN_IP_SCOPE, ip, minute)?;
+                }
                 Ok(())
             })
         })
@@ -417,23 +456,6 @@ impl Service {
             .await
     }
 
-    async fn count_ip_failure(
-        &self,
-        client_ip: Option<&str>,
-        minute: i64,
-    ) -> Result<(), CoreError> {
-        if let Some(ip) = client_ip {
-            let ip = ip.to_owned();
-            self.db(move |conn| {
-                storage::sms::hit_counter(conn, "login_ip", &ip, minute)
-                    .map(|_| ())
-                    .map_err(CoreError::from)
-            })
-            .await?;
-        }
-        Ok(())
-    }
-
     /// True when `password` is the user's password.
     pub async fn check_password(
         &self,
@@ -514,6 +536,7 @@ impl Service {
                 if storage::users::set_password(conn, user_id, &hash, now)? == 0 {
                     return Err(CoreError::UserNotFound);
                 }
+                storage::users::forget_failed_logins(conn, user_id, None)?;
                 storage::sessions::delete_all_of_user_except(conn, user_id, keep.as_deref())?;
                 Ok(())
             })

@@ -129,8 +129,8 @@ impl Service {
         .unwrap_or(false)
     }
 
-    /// Forgets expired sessions, old throttle windows and expired image codes; called
-    /// periodically by the server. Answers `(sessions, other rows)` removed.
+    /// Forgets expired sessions, old throttle windows, expired image codes and old login
+    /// failures; called periodically by the server. Answers `(sessions, other rows)` removed.
     pub async fn purge_expired(&self) -> Result<(usize, usize), CoreError> {
         let now = self.now_ms();
         self.db(move |conn| {
@@ -138,7 +138,8 @@ impl Service {
             let sessions = crate::storage::sessions::purge_expired(conn, now - 86_400_000)?;
             let counters = crate::storage::sms::purge_counters(conn, now - 2 * 86_400_000)?;
             let image_codes = crate::storage::image_codes::purge_expired(conn, now)?;
-            Ok((sessions, counters + image_codes))
+            let failures = crate::storage::users::purge_failed_logins(conn, now - 86_400_000, now)?;
+            Ok((sessions, counters + image_codes + failures))
         })
         .await
     }

@@ -298,6 +298,13 @@ copied_tables! {
         created_at: i64,
         expires_at: i64,
     }
+    login_failures as LoginFailureCopy, batch 1000, key (user_id: i64, address: String) {
+        user_id: i64,
+        address: String,
+        failures: i32,
+        locked_until: i64,
+        updated_at: i64,
+    }
     data_versions as DataVersionCopy, batch 1000, key (user_id: i64) {
         user_id: i64,
         user_version: i64,

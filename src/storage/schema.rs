@@ -196,6 +196,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_failures (user_id, address) {
+        user_id -> BigInt,
+        address -> Text,
+        failures -> Integer,
+        locked_until -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(phone_identities -> users (user_id));
 diesel::joinable!(username_identities -> users (user_id));
 diesel::joinable!(credentials -> users (user_id));
@@ -219,6 +229,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_members,
     data_versions,
     avatars,
+    login_failures,
 );
 
 diesel::table! {

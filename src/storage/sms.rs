@@ -173,6 +173,25 @@ pub fn hit_counter(
     }
 }
 
+/// Takes one hit back (an attempt counted up front that turned out not to count).
+pub fn refund_counter(
+    conn: &mut DbConnection,
+    scope: &str,
+    subject: &str,
+    window_start: i64,
+) -> QueryResult<()> {
+    diesel::update(
+        throttle_counters::table
+            .filter(throttle_counters::scope.eq(scope))
+            .filter(throttle_counters::subject.eq(subject))
+            .filter(throttle_counters::window_start.eq(window_start))
+            .filter(throttle_counters::hits.gt(0)),
+    )
+    .set(throttle_counters::hits.eq(throttle_counters::hits - 1))
+    .execute(conn)
+    .map(|_| ())
+}
+
 /// Forgets counters of windows that started before `cutoff`.
 pub fn purge_counters(conn: &mut DbConnection, cutoff: i64) -> QueryResult<usize> {
     diesel::delete(throttle_counters::table.filter(throttle_counters::window_start.lt(cutoff)))

@@ -4,7 +4,8 @@ use diesel::prelude::*;
 
 use super::models::{CredentialRow, UserChanges, UserRow};
 use super::schema::{
-    avatars, credentials, data_versions, phone_identities, username_identities, users,
+    avatars, credentials, data_versions, login_failures, phone_identities, username_identities,
+    users,
 };
 use super::{DbConnection, insert_or_conflict};
 
@@ -250,6 +251,93 @@ pub fn lock_until(conn: &mut DbConnection, user_id: i64, until: i64) -> QueryRes
         .set(credentials::locked_until.eq(until))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Until when logins of the account from the address are refused (0 when they are not).
+pub fn address_locked_until(
+    conn: &mut DbConnection,
+    user_id: i64,
+    address: &str,
+) -> QueryResult<i64> {
+    login_failures::table
+        .filter(login_failures::user_id.eq(user_id))
+        .filter(login_failures::address.eq(address))
+        .select(login_failures::locked_until)
+        .first(conn)
+        .optional()
+        .map(|until| until.unwrap_or(0))
+}
+
+/// Counts a wrong password of the account from the address; returns the failures in a row from
+/// there. One statement, so concurrent failures are all counted.
+pub fn count_failed_login_from(
+    conn: &mut DbConnection,
+    user_id: i64,
+    address: &str,
+    now: i64,
+) -> QueryResult<i32> {
+    let upsert = diesel::insert_into(login_failures::table)
+        .values((
+            login_failures::user_id.eq(user_id),
+            login_failures::address.eq(address),
+            login_failures::failures.eq(1),
+            login_failures::updated_at.eq(now),
+        ))
+        .on_conflict((login_failures::user_id, login_failures::address))
+        .do_update()
+        .set((
+            login_failures::failures.eq(login_failures::failures + 1),
+            login_failures::updated_at.eq(now),
+        ))
+        .returning(login_failures::failures);
+    // diesel builds upserts per backend, not through the multi-backend connection.
+    match conn {
+        DbConnection::Sqlite(sqlite) => upsert.get_result(sqlite),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => upsert.get_result(pg),
+    }
+}
+
+pub fn lock_address(
+    conn: &mut DbConnection,
+    user_id: i64,
+    address: &str,
+    until: i64,
+) -> QueryResult<()> {
+    diesel::update(
+        login_failures::table
+            .filter(login_failures::user_id.eq(user_id))
+            .filter(login_failures::address.eq(address)),
+    )
+    .set(login_failures::locked_until.eq(until))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Forgets the account's failures from one address, or from all when `None`.
+pub fn forget_failed_logins(
+    conn: &mut DbConnection,
+    user_id: i64,
+    address: Option<&str>,
+) -> QueryResult<()> {
+    let of_user = login_failures::table.filter(login_failures::user_id.eq(user_id));
+    match address {
+        Some(address) => {
+            diesel::delete(of_user.filter(login_failures::address.eq(address))).execute(conn)?
+        }
+        None => diesel::delete(of_user).execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Forgets failures last counted before `cutoff` whose lock is over by `now`.
+pub fn purge_failed_logins(conn: &mut DbConnection, cutoff: i64, now: i64) -> QueryResult<usize> {
+    diesel::delete(
+        login_failures::table
+            .filter(login_failures::updated_at.lt(cutoff))
+            .filter(login_failures::locked_until.lt(now)),
+    )
+    .execute(conn)
 }
 
 pub fn record_login(conn: &mut DbConnection, user_id: i64, now: i64) -> QueryResult<()> {
