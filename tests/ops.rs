@@ -127,11 +127,32 @@ async fn metrics_count_requests_by_dialect_endpoint_and_outcome() {
         r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/register",outcome="client_error"} 1"#,
         r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/resetpwd",outcome="auth_error"} 1"#,
         r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/{id}",outcome="ok"} 1"#,
-        r#"rosetta_requests_total{dialect="error_code",endpoint="unmatched",outcome="server_error"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="unmatched",outcome="client_error"} 1"#,
         r#"rosetta_request_duration_seconds_count{dialect="error_code",endpoint="/api/user/register"} 2"#,
     ] {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
+}
+
+/// A scanner's unknown paths and methods are the client's fault in every dialect, whatever
+/// code the dialect's envelope carries.
+#[actix_web::test]
+async fn unknown_routes_are_never_counted_as_server_errors() {
+    let app = TestApp::spawn("").await;
+    for spec in rosetta::dialects::registry() {
+        for (method, path) in [
+            ("GET", "/no/such/route"),
+            ("POST", "/wp-login.php"),
+            ("PUT", "/"),
+            ("DELETE", "/.env"),
+        ] {
+            let reply = app.send(spec.id, method, path, &[], b"").await;
+            assert!(reply.status < 500, "{} {method} {path}", spec.id);
+        }
+    }
+    let text = app.send("ops", "GET", "/metrics", &[], b"").await.text();
+    assert!(text.contains("rosetta_requests_total"), "{text}");
+    assert!(!text.contains(r#"outcome="server_error""#), "{text}");
 }
 
 #[actix_web::test]

@@ -127,6 +127,9 @@ fn framework_reply(req: &HttpRequest, err: FrameworkError) -> ErrorReply {
             let route = req.path().trim_start_matches('/');
             ErrorReply {
                 status: StatusCode::NOT_FOUND,
+                // Yii's code is its "program error", but the fault is the client's: a scanner
+                // must not inflate the server error rate.
+                outcome: Some(Outcome::ClientError),
                 ..ErrorReply::new(
                     Code::ProgramError,
                     format!("Unable to resolve the request \"{route}\"."),
