@@ -538,6 +538,32 @@ async fn edit_changes_only_the_name_of_the_caller() {
         success(),
     );
     assert_reply(&post(&app, &path, "{}", &auth).await, success());
+    // A body that cannot be read is bad input, not an edit of nothing.
+    let gzip = [
+        ("X-Auth-Token", token.as_str()),
+        ("Content-Encoding", "gzip"),
+    ];
+    let unreadable: [(&[(&str, &str)], &[u8], &str); 4] = [
+        (
+            &gzip,
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00",
+            "neither a JSON object nor a form",
+        ),
+        (
+            &auth,
+            b"\xff\xfe\x00garbage",
+            "neither a JSON object nor a form",
+        ),
+        (&auth, br#"[{"name":"x"}]"#, "a JSON object was expected"),
+        (&auth, b"\"just a string\"", "a JSON object was expected"),
+    ];
+    for (headers, body, detail) in unreadable {
+        assert_error(
+            &app.send("error_code", "POST", &path, headers, body).await,
+            3,
+            &format!("请求参数错误，body: {detail}"),
+        );
+    }
     assert_eq!(
         get(&app, &format!("/api/user/{id}")).await.json()["data"]["name"],
         json!("王五")

@@ -247,7 +247,9 @@ pub async fn logout(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answ
 /// `name` is editable.
 pub async fn edit(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let ctx = &state.ctx;
-    let params = params(&req, payload).await?;
+    // Nothing is required here, so an unreadable body must not pass for an empty one.
+    let body = read_body(&req, payload, BODY_LIMIT).await?;
+    let params = Params::json_object_or_form(&body)?;
     let caller = auth::authenticate(ctx, &req).await?;
     check_own_id(&req, &caller)?;
     if let Some(key) = params.names().find(|key| *key != "name") {

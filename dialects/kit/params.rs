@@ -108,6 +108,27 @@ impl Params {
         }
     }
 
+    /// [`Params::json_else_form`] for an action that requires no field, where a body that
+    /// cannot be read would otherwise pass for an empty one and "succeed" changing nothing: a
+    /// body that is neither empty, a JSON object nor a form is refused as malformed.
+    pub fn json_object_or_form(body: &[u8]) -> Result<Params, FrameworkError> {
+        let unreadable = |detail: &str| FrameworkError::Malformed {
+            part: RequestPart::Body,
+            detail: detail.to_owned(),
+        };
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Params::default());
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(Params::from_object(map, String::new())),
+            Ok(_) => Err(unreadable("a JSON object was expected")),
+            Err(_) => match std::str::from_utf8(body) {
+                Ok(text) if text.contains('=') => Ok(Params::form(body)),
+                _ => Err(unreadable("neither a JSON object nor a form")),
+            },
+        }
+    }
+
     /// The body read by its Content-Type, for APIs that take JSON and forms alike (`code_sec`,
     /// PHP-style): a JSON type is strict JSON (malformed bodies are reported), anything else is
     /// a form. Multipart bodies are read with [`super::multipart::read_multipart`] instead.
