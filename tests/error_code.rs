@@ -543,7 +543,8 @@ async fn edit_changes_only_the_name_of_the_caller() {
         ("X-Auth-Token", token.as_str()),
         ("Content-Encoding", "gzip"),
     ];
-    let unreadable: [(&[(&str, &str)], &[u8], &str); 4] = [
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let unreadable: [(Headers<'_>, &[u8], &str); 4] = [
         (
             &gzip,
             b"\x1f\x8b\x08\x00\x00\x00\x00\x00",
