@@ -114,6 +114,45 @@ impl Default for SecuritySettings {
     }
 }
 
+/// How long the dialect listeners wait for slow clients, and how many they hold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// A client must send its request head within this time.
+    pub header_timeout_seconds: u64,
+    /// A request body must arrive whole within this time after its head.
+    pub body_timeout_seconds: u64,
+    /// An idle kept-alive connection is closed after this time (0 = no keep-alive).
+    pub keep_alive_seconds: u64,
+    /// Connections a listener holds at once; past it, new ones wait in the accept queue.
+    pub max_connections: u32,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            header_timeout_seconds: 5,
+            body_timeout_seconds: 10,
+            keep_alive_seconds: 5,
+            max_connections: 10_000,
+        }
+    }
+}
+
+impl HttpSettings {
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_seconds)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_seconds)
+    }
+
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_secs(self.keep_alive_seconds)
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TestingSettings {
@@ -196,6 +235,7 @@ struct RawSettings {
     ops: OpsSettings,
     sms: SmsSettings,
     security: SecuritySettings,
+    http: HttpSettings,
     testing: TestingSettings,
     record: RecordSettings,
     dialects: BTreeMap<String, BTreeMap<String, Value>>,
@@ -209,6 +249,7 @@ pub struct Settings {
     pub ops_listen: SocketAddr,
     pub sms: SmsSettings,
     pub security: SecuritySettings,
+    pub http: HttpSettings,
     pub testing: TestingSettings,
     pub record: RecordSettings,
     /// Every dialect compiled into this build, by id.
@@ -328,6 +369,26 @@ impl RawSettings {
                 "test mode: every SMS and picture code is {code} (testing.fixed_code)"
             ));
         }
+        for (key, seconds) in [
+            (
+                "http.header_timeout_seconds",
+                self.http.header_timeout_seconds,
+            ),
+            ("http.body_timeout_seconds", self.http.body_timeout_seconds),
+        ] {
+            if !(1..=3600).contains(&seconds) {
+                return Err(invalid(key, "must be between 1 and 3600"));
+            }
+        }
+        if self.http.keep_alive_seconds > 3600 {
+            return Err(invalid(
+                "http.keep_alive_seconds",
+                "must be at most 3600 (0 turns keep-alive off)",
+            ));
+        }
+        if self.http.max_connections == 0 {
+            return Err(invalid("http.max_connections", "must be at least 1"));
+        }
         if self.testing.enabled {
             warnings
                 .push("test mode is on (testing.enabled): never use it in production".to_owned());
@@ -365,6 +426,7 @@ impl RawSettings {
             ops_listen,
             sms: self.sms,
             security: self.security,
+            http: self.http,
             testing: self.testing,
             record: self.record,
             dialects,

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 
 use crate::dialects::kit::failure::{install_extractor_handlers, not_found, render_failures};
+use crate::dialects::kit::request::BodyTimeout;
 use crate::dialects::{self, DialectContext, DialectSpec, FrameworkError};
 use crate::ops::metrics::Metrics;
 use crate::ops::observe::{ListenerMap, observe};
@@ -23,7 +25,7 @@ use crate::service::{
     Clock, CoreConfig, LoginPolicy, PasswordHasher, Service, SmsPolicy, SmsSender, SystemClock,
     TestHooks,
 };
-use crate::settings::{Settings, SmsProvider};
+use crate::settings::{HttpSettings, Settings, SmsProvider};
 use crate::storage::{self, DatabaseUrl};
 
 /// How long a request may wait for a pooled connection before it fails.
@@ -152,6 +154,7 @@ impl Application {
         });
         let mut addresses = BTreeMap::new();
         let mut servers = Vec::new();
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
 
         for group in listener_groups(&settings) {
             let listener = TcpListener::bind(group.address)
@@ -189,11 +192,17 @@ impl Application {
                 ),
             };
             let recorder = recorder.clone();
+            let body_timeout = BodyTimeout(settings.http.body_timeout());
             let server = HttpServer::new(move || {
-                dialect_app(contexts.clone(), map.clone(), recorder.clone())
+                dialect_app(contexts.clone(), map.clone(), recorder.clone()).app_data(body_timeout)
             })
             .disable_signals()
             .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+            .workers(workers)
+            .client_request_timeout(settings.http.header_timeout())
+            .keep_alive(keep_alive(&settings.http))
+            // actix counts connections per worker.
+            .max_connections((settings.http.max_connections as usize).div_ceil(workers))
             .listen(listener)?
             .run();
             tracing::info!(address = %bound, dialects = %group.names(), "listening");
@@ -384,6 +393,13 @@ async fn maybe_record(
 
 /// One listener's application: each dialect in a scope at its prefix, unknown paths answered in
 /// the envelope of the dialect that owns them.
+fn keep_alive(http: &HttpSettings) -> KeepAlive {
+    match http.keep_alive_seconds {
+        0 => KeepAlive::Disabled,
+        _ => KeepAlive::Timeout(http.keep_alive()),
+    }
+}
+
 fn dialect_app(
     dialects: Vec<(&'static DialectSpec, DialectContext)>,
     map: ListenerMap,

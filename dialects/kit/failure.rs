@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::reply::Reply;
+use super::request::payload_problem;
 use crate::dialects::DialectContext;
 
 /// The part of a request that could not be read.
@@ -215,14 +216,14 @@ pub fn install_extractor_handlers(cfg: &mut web::ServiceConfig) {
             JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
                 refusal(FrameworkError::PayloadTooLarge)
             }
-            JsonPayloadError::Payload(payload) => malformed(RequestPart::Body, payload),
+            JsonPayloadError::Payload(payload) => refusal(payload_problem(&payload)),
             other => malformed(RequestPart::Json, other),
         }),
     )
     .app_data(
         web::FormConfig::default().error_handler(|err, _req| match err {
             UrlencodedError::Overflow { .. } => refusal(FrameworkError::PayloadTooLarge),
-            UrlencodedError::Payload(payload) => malformed(RequestPart::Body, payload),
+            UrlencodedError::Payload(payload) => refusal(payload_problem(&payload)),
             other => malformed(RequestPart::Form, other),
         }),
     )
@@ -241,9 +242,7 @@ pub fn install_extractor_handlers(cfg: &mut web::ServiceConfig) {
 fn multipart_failure(err: &actix_multipart::MultipartError) -> actix_web::Error {
     use actix_multipart::MultipartError;
     match err {
-        MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
-            refusal(FrameworkError::PayloadTooLarge)
-        }
+        MultipartError::Payload(payload) => refusal(payload_problem(payload)),
         other => malformed(RequestPart::Multipart, other),
     }
 }

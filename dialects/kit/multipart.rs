@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 
 use super::failure::{FrameworkError, RequestPart};
 use super::params::{Params, Pick};
-use super::request::declared_length;
+use super::request::{declared_length, payload_problem, within_body_timeout};
 
 /// How much a multipart body may carry.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +64,15 @@ fn malformed(detail: impl ToString) -> MultipartError {
     })
 }
 
+/// A multipart body that could not be read: a body that broke off is told in plain words
+/// (never the framework's internal text); a malformed multipart by what is wrong with it.
+fn broken(err: actix_multipart::MultipartError) -> MultipartError {
+    match err {
+        actix_multipart::MultipartError::Payload(payload) => payload_problem(&payload).into(),
+        other => malformed(other),
+    }
+}
+
 /// Reads a whole multipart body within `limits`. Text fields keep the first value of a
 /// repeated name (Struts); files are kept in order.
 pub async fn read_multipart(
@@ -75,52 +84,56 @@ pub async fn read_multipart(
         return Err(FrameworkError::PayloadTooLarge.into());
     }
     let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
-    let mut pairs = Vec::new();
-    let mut files = Vec::new();
-    let mut total = 0usize;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(malformed)?;
-        let disposition = field.content_disposition().cloned();
-        let name = disposition
-            .as_ref()
-            .and_then(|d| d.get_name())
-            .unwrap_or_default()
-            .to_owned();
-        let filename = disposition
-            .as_ref()
-            .and_then(|d| d.get_filename())
-            .map(str::to_owned);
-        let cap = if filename.is_some() {
-            limits.file
-        } else {
-            limits.text_field
-        };
-        let mut bytes = BytesMut::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(malformed)?;
-            total += chunk.len();
-            if total > limits.total {
-                return Err(FrameworkError::PayloadTooLarge.into());
+    let (pairs, files) = within_body_timeout(req, async move {
+        let mut pairs = Vec::new();
+        let mut files = Vec::new();
+        let mut total = 0usize;
+        while let Some(field) = multipart.next().await {
+            let mut field = field.map_err(broken)?;
+            let disposition = field.content_disposition().cloned();
+            let name = disposition
+                .as_ref()
+                .and_then(|d| d.get_name())
+                .unwrap_or_default()
+                .to_owned();
+            let filename = disposition
+                .as_ref()
+                .and_then(|d| d.get_filename())
+                .map(str::to_owned);
+            let cap = if filename.is_some() {
+                limits.file
+            } else {
+                limits.text_field
+            };
+            let mut bytes = BytesMut::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(broken)?;
+                total += chunk.len();
+                if total > limits.total {
+                    return Err(FrameworkError::PayloadTooLarge.into());
+                }
+                if bytes.len() + chunk.len() > cap {
+                    return Err(MultipartError::FieldTooLarge { field: name });
+                }
+                bytes.extend_from_slice(&chunk);
             }
-            if bytes.len() + chunk.len() > cap {
-                return Err(MultipartError::FieldTooLarge { field: name });
+            match filename {
+                Some(filename) => files.push(Upload {
+                    field: name,
+                    filename: Some(filename),
+                    content_type: field.content_type().map(|mime| mime.to_string()),
+                    bytes: bytes.freeze(),
+                }),
+                None => {
+                    let text = String::from_utf8(bytes.to_vec())
+                        .map_err(|_| malformed(format!("field `{name}` is not UTF-8 text")))?;
+                    pairs.push((name, text));
+                }
             }
-            bytes.extend_from_slice(&chunk);
         }
-        match filename {
-            Some(filename) => files.push(Upload {
-                field: name,
-                filename: Some(filename),
-                content_type: field.content_type().map(|mime| mime.to_string()),
-                bytes: bytes.freeze(),
-            }),
-            None => {
-                let text = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| malformed(format!("field `{name}` is not UTF-8 text")))?;
-                pairs.push((name, text));
-            }
-        }
-    }
+        Ok::<_, MultipartError>((pairs, files))
+    })
+    .await?;
     Ok(MultipartBody {
         params: Params::from_pairs(pairs, Pick::First),
         files,
