@@ -126,6 +126,7 @@ fn start_with(
         })
         .collect();
     let mut child = Command::new(BIN)
+        .env("RUST_LOG", "warn")
         .envs(others.iter().map(|(k, v)| (k.as_str(), *v)))
         .envs(env.iter().copied())
         .arg("serve")
@@ -136,8 +137,7 @@ fn start_with(
         )
         .env("ROSETTA__OPS__LISTEN", format!("127.0.0.1:{ops}"))
         .env("ROSETTA__SECURITY__BCRYPT_COST", bcrypt_cost.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -245,6 +245,52 @@ fn serve_finishes_in_flight_requests_on_sigterm() {
         .status()
         .unwrap();
     assert!(again.wait().unwrap().success());
+}
+
+/// Clients must not control ERROR-level logs: requests the HTTP layer refuses as malformed are
+/// counted in `/metrics` and summarised in one INFO line a minute, never logged each at ERROR.
+#[test]
+fn malformed_http_is_counted_and_summarised_not_logged_as_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dialect, ops) = (free_port(), free_port());
+    let mut child = start_with(dir.path(), dialect, ops, 10, &[("RUST_LOG", "info")]);
+    let garbage = [
+        "GARBAGE\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        "GET /\u{1}\u{2} HTTP/1.1\r\n\r\n",
+    ];
+    for n in 0..40 {
+        let answer = http(dialect, garbage[n % garbage.len()]).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
+    let metrics = http(
+        ops,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(
+        metrics.contains("rosetta_http_client_errors_total 40"),
+        "{metrics}"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut log = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(!log.contains("ERROR"), "{log}");
+    let summaries = log
+        .lines()
+        .filter(|l| l.contains("HTTP-level client errors"))
+        .count();
+    assert_eq!(summaries, 1, "{log}");
 }
 
 /// The error_code golden transcripts that need no settings of their own.

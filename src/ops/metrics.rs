@@ -149,6 +149,16 @@ impl Metrics {
                 );
             }
         }
+        out.push_str(
+            "# HELP rosetta_http_client_errors_total Requests refused by the HTTP layer before \
+             any dialect saw them (malformed requests, broken streams).\n",
+        );
+        out.push_str("# TYPE rosetta_http_client_errors_total counter\n");
+        let _ = writeln!(
+            out,
+            "rosetta_http_client_errors_total {}",
+            crate::telemetry::http_client_errors()
+        );
         out.push_str("# HELP rosetta_request_duration_seconds Time to answer a request.\n");
         out.push_str("# TYPE rosetta_request_duration_seconds histogram\n");
         for ((dialect, endpoint), h) in &tables.latency {
