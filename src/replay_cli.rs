@@ -38,7 +38,15 @@ pub async fn replay(args: &ReplayArgs) -> i32 {
     let mut loaded = Vec::new();
     for file in &args.files {
         match input::load(file, args.dialect.as_deref(), &args.har_filter) {
-            Ok(transcript) => loaded.push(transcript),
+            Ok(transcript) => {
+                for skipped in &transcript.skipped {
+                    println!(
+                        "skipped {}: {skipped} (left out of the replay)",
+                        file.display()
+                    );
+                }
+                loaded.push(transcript);
+            }
             Err(err) => {
                 eprintln!("rosetta replay: {err}");
                 return EXIT_UNUSABLE;

@@ -391,8 +391,7 @@ async fn maybe_record(
     }
 }
 
-/// One listener's application: each dialect in a scope at its prefix, unknown paths answered in
-/// the envelope of the dialect that owns them.
+/// actix's keep-alive setting from `http.keep_alive_seconds` (0 turns it off).
 fn keep_alive(http: &HttpSettings) -> KeepAlive {
     match http.keep_alive_seconds {
         0 => KeepAlive::Disabled,
@@ -400,6 +399,8 @@ fn keep_alive(http: &HttpSettings) -> KeepAlive {
     }
 }
 
+/// One listener's application: each dialect in a scope at its prefix, unknown paths answered in
+/// the envelope of the dialect that owns them.
 fn dialect_app(
     dialects: Vec<(&'static DialectSpec, DialectContext)>,
     map: ListenerMap,

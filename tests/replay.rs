@@ -154,6 +154,35 @@ async fn occupy_ids(app: &TestApp, count: usize) {
     }
 }
 
+/// The recording of `dialect` in `dir` once it has `lines` lines: the writer works off the
+/// request path, so its lines come a little after the answers.
+async fn recorded_file(dir: &Path, dialect: &str, lines: usize) -> PathBuf {
+    let prefix = format!("{dialect}-");
+    let started = Instant::now();
+    loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&prefix)
+            })
+            .collect();
+        if let Some(file) = found.first()
+            && std::fs::read_to_string(file).unwrap().lines().count() == lines
+        {
+            return file.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the recorder wrote {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[actix_web::test]
 async fn a_recording_replays_green_on_a_fresh_database_through_rebinding() {
     let dir = tempfile::tempdir().unwrap();
@@ -166,24 +195,7 @@ async fn a_recording_replays_green_on_a_fresh_database_through_rebinding() {
     let session = client_session(&recording_app, "").await;
     assert_eq!(session[1].reply.json()["data"]["userid"], json!("100003"));
 
-    // The writer works off the request path: wait for its lines.
-    let started = Instant::now();
-    let file = loop {
-        let found: Vec<PathBuf> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        if let Some(file) = found.first()
-            && std::fs::read_to_string(file).unwrap().lines().count() == session.len()
-        {
-            break file.clone();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the recorder wrote {found:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let file = recorded_file(dir.path(), "error_code", session.len()).await;
     assert!(
         file.file_name()
             .unwrap()
@@ -640,29 +652,7 @@ async fn a_recorded_sealtalk_session_replays_green_on_a_fresh_database() {
     send("/user/logout", json!({}), Some(cookie.clone())).await;
     let exchanges = 7;
 
-    let started = Instant::now();
-    let file = loop {
-        let found: Vec<PathBuf> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("code_result-")
-            })
-            .collect();
-        if let Some(file) = found.first()
-            && std::fs::read_to_string(file).unwrap().lines().count() == exchanges
-        {
-            break file.clone();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the recorder wrote {found:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let file = recorded_file(dir.path(), "code_result", exchanges).await;
     let text = std::fs::read_to_string(&file).unwrap();
     for secret in [
         cookie.as_str(),
@@ -783,29 +773,7 @@ async fn a_recorded_struts_session_with_an_upload_replays_green() {
     post("/user/user!signOut", vec![], Some(session.clone())).await;
     let exchanges = 6;
 
-    let started = Instant::now();
-    let file = loop {
-        let found: Vec<PathBuf> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("struts-")
-            })
-            .collect();
-        if let Some(file) = found.first()
-            && std::fs::read_to_string(file).unwrap().lines().count() == exchanges
-        {
-            break file.clone();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the recorder wrote {found:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let file = recorded_file(dir.path(), "struts", exchanges).await;
     let text = std::fs::read_to_string(&file).unwrap();
     for secret in [session.1.as_str(), md5.as_str(), code.as_str()] {
         assert!(!text.contains(secret), "{secret} is redacted");
@@ -899,29 +867,7 @@ async fn a_recorded_code_sec_session_replays_with_a_fresh_checksum() {
     .await;
     let exchanges = 5;
 
-    let started = Instant::now();
-    let file = loop {
-        let found: Vec<PathBuf> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("code_sec-")
-            })
-            .collect();
-        if let Some(file) = found.first()
-            && std::fs::read_to_string(file).unwrap().lines().count() == exchanges
-        {
-            break file.clone();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the recorder wrote {found:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let file = recorded_file(dir.path(), "code_sec", exchanges).await;
     assert!(
         !std::fs::read_to_string(&file).unwrap().contains(&sec),
         "the session code is redacted"
@@ -992,4 +938,94 @@ async fn a_sealtalk_har_rebinds_its_session_cookie() {
     occupy_ids(&app, 1).await;
     let report = replay_on(&app, &loaded, SmsSource::Core(app.service().clone())).await;
     assert!(report.passed(), "{}", report.lines().join("\n"));
+}
+
+/// One raw HTTP/1.1 exchange (the request closes the connection); the whole answer and how
+/// long it took.
+fn raw_exchange(address: std::net::SocketAddr, request: &[u8]) -> (String, Duration) {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// The body of an answer, without its head.
+fn answer_body(answer: &str) -> &str {
+    answer.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+}
+
+#[actix_web::test]
+async fn recording_changes_no_answer_and_writes_only_what_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = "[http]\nbody_timeout_seconds = 1\n";
+    let record = format!(
+        "[record]\nenabled = true\ndir = \"{}\"\nredact = true\n{http}",
+        dir.path().display()
+    );
+    let recording = TestApp::spawn(&record).await;
+    let plain = TestApp::spawn(http).await;
+
+    // A huge declared body, a trickled one and an upgrade: the recorder reads nothing ahead,
+    // so each is answered as promptly, and the same, as without recording.
+    let hostile: [&[u8]; 3] = [
+        b"POST /api/user/register HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 50000000\r\n\r\n{}",
+        b"POST /api/user/register HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 40\r\n\r\n{\"user",
+        b"POST /api/user/register HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\nContent-Length: 2\r\n\r\n{}",
+    ];
+    for request in hostile {
+        let (recorded, took) = raw_exchange(recording.address("error_code").unwrap(), request);
+        assert!(took < Duration::from_secs(3), "{took:?}: {recorded}");
+        let (unrecorded, _) = raw_exchange(plain.address("error_code").unwrap(), request);
+        assert!(!answer_body(&recorded).is_empty(), "{recorded}");
+        assert_eq!(answer_body(&recorded), answer_body(&unrecorded));
+    }
+
+    // Blank secrets stay blank (a pseudonym would change the answer they get).
+    for blank in ["", "   "] {
+        let body = json!({"username": "13900000001", "password": blank, "name": "n"});
+        recording
+            .send(
+                "error_code",
+                "POST",
+                "/api/user/register",
+                &[],
+                body.to_string().as_bytes(),
+            )
+            .await;
+    }
+    // A method of another spelling is recorded (and replays); `OPTIONS *` cannot replay and
+    // is left out.
+    let address = recording.address("error_code").unwrap();
+    raw_exchange(
+        address,
+        b"Post /api/user/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
+    );
+    raw_exchange(
+        address,
+        b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+
+    let file = recorded_file(dir.path(), "error_code", 6).await;
+    drop(recording);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(r#"\"password\":\"\""#), "{text}");
+    assert!(text.contains(r#"\"password\":\"   \""#), "{text}");
+    assert!(text.contains(r#""method":"Post""#), "{text}");
+    assert!(!text.contains(r#""path":"*""#), "{text}");
+    assert!(
+        text.contains("(request body not recorded: not read whole)"),
+        "{text}"
+    );
+    let loaded = input::load(&file, None, &Filter::default()).unwrap();
+    assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+    assert_eq!(loaded.transcript.exchanges.len(), 6);
 }

@@ -20,6 +20,8 @@ pub struct LoadError {
 pub struct Loaded {
     pub file: PathBuf,
     pub transcript: Transcript,
+    /// Lines of a recording that could not be read and were left out (`line N: why`).
+    pub skipped: Vec<String>,
 }
 
 /// Loads a transcript (`.json`), a recording (`.jsonl`, one exchange a line) or a HAR capture
@@ -36,12 +38,17 @@ pub fn load(
     };
     let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let mut skipped = Vec::new();
     let mut transcript = match extension {
         "har" => {
             let dialect = dialect.ok_or_else(|| error("a HAR file needs --dialect".into()))?;
             har::to_transcript(&text, dialect, har_filter).map_err(error)?
         }
-        "jsonl" => recording::parse(&text, path).map_err(error)?,
+        "jsonl" => {
+            let read = recording::parse(&text, path).map_err(error)?;
+            skipped = read.skipped;
+            read.transcript
+        }
         _ => transcript::parse(&text).map_err(error)?,
     };
     if let Some(dialect) = dialect {
@@ -51,5 +58,6 @@ pub fn load(
     Ok(Loaded {
         file: path.to_owned(),
         transcript,
+        skipped,
     })
 }

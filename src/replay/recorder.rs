@@ -4,9 +4,11 @@
 //! unwritable directory is logged, not fatal. Password, code and token values are replaced by
 //! stable pseudonyms when `redact` is on, so a redacted recording still replays.
 
+use std::cell::RefCell;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -25,7 +27,8 @@ use super::transcript::{Exchange, FilePart, Headers, Multipart, Request, Respons
 use crate::dialects::{self, DialectSpec, Location, VolatileKind};
 use crate::ops::observe::ListenerMap;
 
-/// Request bodies larger than this are passed through but not recorded.
+/// Request bodies larger than this are passed through but not recorded (every dialect's own
+/// limit is lower; this bounds what a copy may hold whatever a dialect reads).
 const RECORD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Answers larger than this (avatars are at most 3 MiB) are passed through but not recorded.
 const RESPONSE_RECORD_LIMIT: u64 = 16 * 1024 * 1024;
@@ -130,34 +133,57 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Reads up to the record limit of a body and gives back a payload that still yields all of it.
-async fn tee_payload(payload: Payload) -> (Option<Bytes>, Payload) {
-    let mut stream = payload;
-    let mut head = BytesMut::new();
-    let mut chunks = Vec::new();
-    let mut complete = true;
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                head.extend_from_slice(&bytes);
-                chunks.push(Ok(bytes));
-                if head.len() > RECORD_BODY_LIMIT {
-                    complete = false;
-                    break;
+/// A copy of what the dialect reads of a request body, taken as it reads. The recorder never
+/// reads ahead: the dialect's own body limit and timeout decide what is read, and its answer is
+/// the one it gives unrecorded.
+#[derive(Default)]
+struct BodyCopy {
+    bytes: BytesMut,
+    /// More than the record limit was read: the body is not kept.
+    too_large: bool,
+    /// The body broke off.
+    broken: bool,
+    /// The stream was read to its end.
+    ended: bool,
+}
+
+impl BodyCopy {
+    /// The body to record: what was read, if it was read whole.
+    fn recorded(&self, declared: Option<usize>) -> Option<Bytes> {
+        let whole = self.ended || declared == Some(self.bytes.len());
+        (whole && !self.broken && !self.too_large).then(|| self.bytes.clone().freeze())
+    }
+}
+
+/// The request's payload, copying each chunk into a [`BodyCopy`] as the dialect reads it.
+struct CopyingPayload {
+    inner: Payload,
+    copy: Rc<RefCell<BodyCopy>>,
+}
+
+impl futures_util::Stream for CopyingPayload {
+    type Item = Result<Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        if let std::task::Poll::Ready(item) = &polled {
+            let mut copy = self.copy.borrow_mut();
+            match item {
+                Some(Ok(chunk)) if copy.bytes.len() + chunk.len() > RECORD_BODY_LIMIT => {
+                    copy.too_large = true;
+                    copy.bytes.clear();
                 }
-            }
-            Err(err) => {
-                chunks.push(Err(err));
-                complete = false;
-                break;
+                Some(Ok(chunk)) if !copy.too_large => copy.bytes.extend_from_slice(chunk),
+                Some(Ok(_)) => {}
+                Some(Err(_)) => copy.broken = true,
+                None => copy.ended = true,
             }
         }
+        polled
     }
-    let replayed: std::pin::Pin<
-        Box<dyn futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>,
-    > = Box::pin(futures_util::stream::iter(chunks).chain(stream));
-    let payload = Payload::Stream { payload: replayed };
-    (complete.then(|| head.freeze()), payload)
 }
 
 /// The headers worth keeping: text values, less the ones the transport decides.
@@ -204,10 +230,23 @@ pub async fn record(
         path
     };
     let request_headers = recordable(req.headers(), &NOT_RECORDED_REQUEST);
-    let (request_body, payload) = tee_payload(req.take_payload()).await;
-    req.set_payload(payload);
+    let declared = crate::dialects::kit::request::declared_length(req.request());
+    let payload = req.take_payload();
+    let no_body = matches!(payload, Payload::None) || declared == Some(0);
+    let copy = Rc::new(RefCell::new(BodyCopy::default()));
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(CopyingPayload {
+            inner: payload,
+            copy: copy.clone(),
+        }),
+    });
 
     let response = next.call(req).await?;
+    let request_body = if no_body {
+        Some(Bytes::new())
+    } else {
+        copy.borrow().recorded(declared)
+    };
     let status = response.status().as_u16();
     let response_headers = recordable(response.headers(), &NOT_RECORDED_RESPONSE);
     // Only a body already in memory and small enough is buffered; anything else passes
@@ -299,7 +338,8 @@ impl Writer {
             crate::domain::dates::civil_date(captured.at_ms)
         ));
         let line = match self.line(spec, captured) {
-            Ok(line) => line,
+            Ok(Some(line)) => line,
+            Ok(None) => return,
             Err(err) => {
                 tracing::warn!(error = %err, "an exchange could not be recorded");
                 return;
@@ -334,12 +374,22 @@ impl Writer {
         file.write_all(b"\n")
     }
 
-    fn line(&self, spec: &DialectSpec, captured: Captured) -> Result<String, serde_json::Error> {
+    /// The exchange's line; `None` for an exchange that replay could not load (an `OPTIONS *`
+    /// request, say), which is left out so that every recorded file replays.
+    fn line(
+        &self,
+        spec: &DialectSpec,
+        captured: Captured,
+    ) -> Result<Option<String>, serde_json::Error> {
         let mut exchange = shape(&captured);
         if let Some(redactor) = &self.redactor {
             redactor.redact(spec, &mut exchange);
         }
-        super::recording::line(captured.dialect, captured.at_ms, &exchange)
+        if let Err(why) = super::transcript::check_exchange(&exchange, &self.dir) {
+            tracing::debug!(%why, exchange = %exchange.name, "not recorded: replay could not load it");
+            return Ok(None);
+        }
+        super::recording::line(captured.dialect, captured.at_ms, &exchange).map(Some)
     }
 }
 
@@ -470,7 +520,7 @@ fn shape(captured: &Captured) -> Exchange {
     );
     match &captured.request_body {
         Some(body) => request_body(&mut request, &headers, body),
-        None => name.push_str(" (request body too large to record)"),
+        None => name.push_str(" (request body not recorded: not read whole)"),
     }
     let response_headers = Headers(captured.response_headers.clone());
     let (json, text) = match &captured.response_body {
@@ -509,6 +559,10 @@ impl Redactor {
     /// 20 characters: a redacted password still meets the length rules of the documents
     /// (SealTalk's 6 to 20), so a redacted recording replays its register and login.
     fn pseudonym(&self, secret: &str) -> String {
+        // An empty or blank value is no secret, and a pseudonym would change the answer it gets.
+        if secret.trim().is_empty() {
+            return secret.to_owned();
+        }
         let mut hash = Sha256::new();
         hash.update(self.key);
         hash.update(secret.as_bytes());
@@ -671,7 +725,7 @@ mod tests {
         let exchange = shape(&captured);
         assert_eq!(
             exchange.name,
-            "POST /api/user/register (request body too large to record)"
+            "POST /api/user/register (request body not recorded: not read whole)"
         );
         assert_eq!(
             exchange.request.body(),

@@ -517,6 +517,7 @@ mod tests {
         let loaded = Loaded {
             file: dir.join("t.json"),
             transcript,
+            skipped: Vec::new(),
         };
         let multipart = Multipart {
             fields: vec![("userVO.userId".into(), "100000".into())],
