@@ -93,6 +93,7 @@ struct ReplayCli {
     /// A running gateway's ops URL, to read SMS codes from its admin API.
     #[arg(long)]
     admin_url: Option<String>,
+    /// The bearer token of that admin API (`ops.admin_token` of the running gateway).
     #[arg(long)]
     admin_token: Option<String>,
     /// Run every exchange even after a failure.

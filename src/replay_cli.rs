@@ -32,7 +32,40 @@ pub const EXIT_PASSED: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_UNUSABLE: i32 = 2;
 
-/// Loads every file first (any unusable one stops the run with exit code 2), then replays each
+/// A base URL the replay can use: `http://host:port[/prefix]`, and something listening there.
+/// Either problem is the operator's input, not a failed exchange.
+async fn check_reachable(url: &str) -> Result<(), String> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(if url.starts_with("https://") {
+            "https is not supported: replay against the gateway's own http listener".to_owned()
+        } else {
+            "must be a URL like http://127.0.0.1:8085 (with the scheme, and the dialect's \
+             prefix if it has one)"
+                .to_owned()
+        });
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let address = if authority.contains(':') {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    match actix_web::rt::time::timeout(
+        std::time::Duration::from_secs(5),
+        actix_web::rt::net::TcpStream::connect(address.as_str()),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(format!(
+            "nothing answers there ({err}); is the gateway running?"
+        )),
+        Err(_) => Err("no answer within 5 s; is the gateway running?".to_owned()),
+    }
+}
+
+/// Loads every file and checks the target first (any unusable one, or a target that is not an
+/// http URL or does not answer, stops the run with exit code 2), then replays each
 /// transcript, printing a line per exchange and the closing line. Returns the exit code.
 pub async fn replay(args: &ReplayArgs) -> i32 {
     let mut loaded = Vec::new();
@@ -56,6 +89,14 @@ pub async fn replay(args: &ReplayArgs) -> i32 {
     if loaded.is_empty() {
         eprintln!("rosetta replay: no transcript given");
         return EXIT_UNUSABLE;
+    }
+    for (option, url) in [("--target", &args.target), ("--admin-url", &args.admin_url)] {
+        if let Some(url) = url
+            && let Err(problem) = check_reachable(url).await
+        {
+            eprintln!("rosetta replay: {option} {url}: {problem}");
+            return EXIT_UNUSABLE;
+        }
     }
     let options = Options {
         keep_going: args.keep_going,

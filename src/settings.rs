@@ -20,10 +20,23 @@ pub const CONTRACT_DIALECTS: [&str; 5] =
 pub enum SettingsError {
     #[error("configuration file {0} does not exist")]
     MissingFile(PathBuf),
+    // Not a `#[source]`: its text is the whole message, and a chain would print it twice.
     #[error("configuration: {0}")]
-    Load(#[from] config::ConfigError),
+    Load(config::ConfigError),
+    /// An error that one source alone causes, named: the file, or the environment variable.
+    #[error("{origin}: {error}")]
+    In {
+        origin: String,
+        error: Box<SettingsError>,
+    },
     #[error("configuration key `{key}`: {message}")]
     Invalid { key: String, message: String },
+}
+
+impl From<config::ConfigError> for SettingsError {
+    fn from(err: config::ConfigError) -> SettingsError {
+        SettingsError::Load(err)
+    }
 }
 
 fn invalid(key: impl Into<String>, message: impl Into<String>) -> SettingsError {
@@ -261,23 +274,57 @@ pub struct Settings {
 impl Settings {
     /// Loads defaults, then `file` (or `./rosetta.toml` when present), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
-        let mut builder = Config::builder();
-        match file {
-            Some(path) => {
-                if !path.exists() {
-                    return Err(SettingsError::MissingFile(path.to_owned()));
-                }
-                builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        let file = match file {
+            Some(path) if !path.exists() => {
+                return Err(SettingsError::MissingFile(path.to_owned()));
             }
-            None => {
-                let default = Path::new("rosetta.toml");
-                if default.exists() {
-                    builder = builder.add_source(File::from(default).format(FileFormat::Toml));
-                }
+            Some(path) => Some(path),
+            None => Some(Path::new("rosetta.toml")).filter(|default| default.exists()),
+        };
+        let mut builder = Config::builder();
+        if let Some(path) = file {
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        let combined = builder
+            .add_source(environment())
+            .build()
+            .map_err(SettingsError::from)
+            .and_then(Settings::from_config);
+        combined.map_err(|error| Settings::name_the_origin(file, error))
+    }
+
+    /// Finds the one source that causes `error` on its own — the file, or a single
+    /// `ROSETTA__…` variable — and names it; an error only the sources together cause is
+    /// returned as it is.
+    fn name_the_origin(file: Option<&Path>, error: SettingsError) -> SettingsError {
+        if let Some(path) = file {
+            let alone = Config::builder()
+                .add_source(File::from(path).format(FileFormat::Toml))
+                .build()
+                .map_err(SettingsError::from)
+                .and_then(Settings::from_config);
+            if let Err(own) = alone {
+                return SettingsError::In {
+                    origin: path.display().to_string(),
+                    error: Box::new(own),
+                };
             }
         }
-        let config = builder.add_source(environment()).build()?;
-        Settings::from_config(config)
+        for (name, value) in std::env::vars().filter(|(name, _)| name.starts_with("ROSETTA__")) {
+            let only = std::collections::HashMap::from([(name.clone(), value)]);
+            let alone = Config::builder()
+                .add_source(environment().source(Some(only)))
+                .build()
+                .map_err(SettingsError::from)
+                .and_then(Settings::from_config);
+            if let Err(own) = alone {
+                return SettingsError::In {
+                    origin: format!("environment variable {name}"),
+                    error: Box::new(own),
+                };
+            }
+        }
+        error
     }
 
     /// Settings from TOML text, with the environment ignored (tests and examples).
@@ -313,8 +360,15 @@ fn environment() -> Environment {
 impl RawSettings {
     fn validate(self) -> Result<Settings, SettingsError> {
         let mut warnings = Vec::new();
-        crate::storage::DatabaseUrl::parse(&self.database.url)
-            .map_err(|e| invalid("database.url", e.to_string()))?;
+        crate::storage::DatabaseUrl::parse(&self.database.url).map_err(|_| {
+            invalid(
+                "database.url",
+                format!(
+                    "`{}` is not supported: use sqlite://<path> or postgres://user@host/db",
+                    crate::storage::redact_url(&self.database.url)
+                ),
+            )
+        })?;
         if !(1..=256).contains(&self.database.pool_size) {
             return Err(invalid("database.pool_size", "must be between 1 and 256"));
         }
@@ -435,13 +489,32 @@ impl RawSettings {
     }
 }
 
+/// A listen address: an IP address with its port, or a host name with its port that resolves
+/// (`localhost:8085`; an IPv4 address of the name is preferred).
 fn parse_listen(key: &str, text: &str) -> Result<SocketAddr, SettingsError> {
-    text.trim().parse().map_err(|_| {
-        invalid(
-            key,
-            format!("`{text}` is not an address like 127.0.0.1:8085"),
-        )
-    })
+    use std::net::ToSocketAddrs;
+    let text = text.trim();
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    let resolved: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    resolved
+        .iter()
+        .find(|address| address.is_ipv4())
+        .or_else(|| resolved.first())
+        .copied()
+        .ok_or_else(|| {
+            invalid(
+                key,
+                format!(
+                    "`{text}` is neither an address like 127.0.0.1:8085 nor a host name with a \
+                     port (localhost:8085) that resolves"
+                ),
+            )
+        })
 }
 
 fn resolve_dialect(
@@ -614,6 +687,37 @@ fn prefixes_overlap(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listen_takes_addresses_and_host_names_that_resolve() {
+        assert_eq!(
+            parse_listen("k", "127.0.0.1:8085").unwrap().to_string(),
+            "127.0.0.1:8085"
+        );
+        assert_eq!(
+            parse_listen("k", " localhost:8085 ").unwrap().to_string(),
+            "127.0.0.1:8085"
+        );
+        let err = parse_listen("k", "localhost").unwrap_err().to_string();
+        assert!(err.contains("nor a host name with a port"), "{err}");
+        assert!(parse_listen("k", "no-such-host.invalid:1").is_err());
+    }
+
+    #[test]
+    fn http_limits_are_checked() {
+        let s = Settings::from_toml("").unwrap();
+        assert_eq!(s.http.header_timeout_seconds, 5);
+        assert_eq!(s.http.body_timeout_seconds, 10);
+        for bad in [
+            "[http]\nheader_timeout_seconds = 0\n",
+            "[http]\nbody_timeout_seconds = 0\n",
+            "[http]\nkeep_alive_seconds = 4000\n",
+            "[http]\nmax_connections = 0\n",
+        ] {
+            let err = Settings::from_toml(bad).unwrap_err().to_string();
+            assert!(err.contains("http."), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn defaults_follow_the_contract() {

@@ -41,16 +41,40 @@ fn start_up_refuses_unknown_keys_and_bad_values_by_name() {
         assert!(!output.status.success(), "{text}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{text}: {stderr}");
+        // Said once, with the file it comes from.
+        assert_eq!(stderr.matches(expected).count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("rosetta: {}: ", config.display())),
+            "{stderr}"
+        );
     }
     let empty = tempfile::tempdir().unwrap();
-    let output = Command::new(BIN)
-        .arg("serve")
-        .current_dir(empty.path())
-        .env("ROSETTA__DIALECTS__ERROR_CODE__LISTEN", "not-an-address")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("dialects.error_code.listen"));
+    for (variable, value, expected) in [
+        (
+            "ROSETTA__DIALECTS__ERROR_CODE__LISTEN",
+            "not-an-address",
+            "dialects.error_code.listen",
+        ),
+        (
+            "ROSETTA__DATABSE__URL",
+            "sqlite://x.db",
+            "unknown field `databse`",
+        ),
+    ] {
+        let output = Command::new(BIN)
+            .arg("serve")
+            .current_dir(empty.path())
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with(&format!("rosetta: environment variable {variable}: ")),
+            "{stderr}"
+        );
+        assert_eq!(stderr.matches(expected).count(), 1, "{stderr}");
+    }
     let output = Command::new(BIN)
         .args(["serve", "--config", "/nonexistent/rosetta.toml"])
         .output()
@@ -433,6 +457,27 @@ fn replay_refuses_unusable_input_with_exit_code_2() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
+
+    // A target without its scheme, or with nothing listening, is the operator's input too.
+    let transcript = transcripts().into_iter().next().unwrap();
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    for (target, expected) in [
+        ("127.0.0.1:8085", "must be a URL like http://127.0.0.1:8085"),
+        (nobody.as_str(), "nothing answers there"),
+    ] {
+        let output = Command::new(BIN)
+            .arg("replay")
+            .arg(&transcript)
+            .args(["--target", target])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{target}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("--target {target}: {expected}")),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
