@@ -357,7 +357,7 @@ fn mutate(rng: &mut Rng, seed: &Seed) -> Wire {
         }
         Kind::InvalidUtf8 => {
             let choices: [&[u8]; 4] = [b"\xff\xfe", b"\xc3\x28", b"\xed\xa0\x80", b"\x80"];
-            let bad: &[u8] = rng.pick(&choices);
+            let bad: &&[u8] = rng.pick(&choices);
             body = match &seed.body {
                 Body::Json(Value::Object(map)) if !map.is_empty() => {
                     let key = map.keys().next().unwrap().clone();
