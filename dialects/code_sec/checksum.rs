@@ -11,9 +11,11 @@ use crate::domain::credential::to_hex;
 /// The prime of the document.
 const MODULUS: i64 = 49_477;
 
-/// `(phone − utime) mod 49477`, never negative.
+/// `(phone − utime) mod 49477`, never negative; computed wide, so that any `utime` a client
+/// sends (down to `i64::MIN`) gives the mathematical remainder instead of an overflow.
 pub fn remainder(phone: i64, utime: i64) -> i64 {
-    (phone - utime).rem_euclid(MODULUS)
+    let wide = (i128::from(phone) - i128::from(utime)).rem_euclid(i128::from(MODULUS));
+    i64::try_from(wide).unwrap_or_default()
 }
 
 /// The sibling client's form: md5 of the decimal remainder, first 16 hex characters.
@@ -100,6 +102,17 @@ pub fn replay_fixup(request: &mut ReplayRequest) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the malformed-input sweep: `utime=-9223372036854775808` overflowed the
+    /// subtraction (a panic in debug builds, a wrong checksum in release).
+    #[test]
+    fn extreme_utimes_do_not_overflow() {
+        let phone = 13_390_633_695;
+        let expected = (i128::from(phone) - i128::from(i64::MIN)).rem_euclid(49_477);
+        assert_eq!(i128::from(remainder(phone, i64::MIN)), expected);
+        let expected = (i128::from(phone) - i128::from(i64::MAX)).rem_euclid(49_477);
+        assert_eq!(i128::from(remainder(phone, i64::MAX)), expected);
+    }
 
     #[test]
     fn the_worked_example() {
