@@ -53,7 +53,6 @@ fn succeeded(answer: &Option<Value>) -> bool {
 /// but not acknowledged (it may or may not have happened).
 #[derive(Clone, Debug, Default)]
 struct Account {
-    id: String,
     password: String,
     name: String,
     pending_password: Option<String>,
@@ -103,7 +102,6 @@ fn write_until_killed(port: u16, writer: usize, cycle: usize, ledger: Ledger) {
             data["userid"].as_str().unwrap_or_default().to_owned(),
         );
         let mut account = Account {
-            id: id.clone(),
             password,
             name,
             ..Account::default()
