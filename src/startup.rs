@@ -39,8 +39,10 @@ const SHUTDOWN_GRACE_SECS: u64 = 30;
 pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Service> {
     let url = DatabaseUrl::parse(&settings.database.url)?;
     let pool_size = settings.database.pool_size;
+    let failures = storage::ConnectFailures::default();
+    let recorded = failures.clone();
     let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<storage::Pool> {
-        let pool = storage::build_pool(&url, pool_size, POOL_CHECKOUT_TIMEOUT)
+        let pool = storage::build_pool(&url, pool_size, POOL_CHECKOUT_TIMEOUT, recorded)
             .with_context(|| format!("opening {}", storage::redact_url(&display_url(&url))))?;
         let mut conn = pool.get()?;
         let applied = storage::run_migrations(&mut conn)?;
@@ -79,7 +81,7 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
             fixed_code: settings.testing.fixed_code.clone(),
         },
     };
-    Ok(Service::new(pool, clock, config, hasher, sms))
+    Ok(Service::new((pool, failures), clock, config, hasher, sms))
 }
 
 fn display_url(url: &DatabaseUrl) -> String {
@@ -93,7 +95,7 @@ fn display_url(url: &DatabaseUrl) -> String {
 pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
     let url = DatabaseUrl::parse(&settings.database.url)?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        let pool = storage::build_pool(&url, 1, POOL_CHECKOUT_TIMEOUT)?;
+        let pool = storage::build_pool(&url, 1, POOL_CHECKOUT_TIMEOUT, Default::default())?;
         let mut conn = pool.get()?;
         Ok(storage::run_migrations(&mut conn)?)
     })

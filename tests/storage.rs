@@ -16,7 +16,8 @@ use support::TestDb;
 
 fn connect(db: &TestDb) -> (storage::Pool, storage::PooledConnection) {
     let url = DatabaseUrl::parse(&db.url).expect("url");
-    let pool = storage::build_pool(&url, 2, Duration::from_secs(10)).expect("pool");
+    let pool =
+        storage::build_pool(&url, 2, Duration::from_secs(10), Default::default()).expect("pool");
     let mut conn = pool.get().expect("connection");
     let applied = storage::run_migrations(&mut conn).expect("migrations");
     assert_eq!(
@@ -587,7 +588,8 @@ fn concurrent_counters_lose_no_hit() {
 fn a_bad_url_is_refused_with_its_reason() {
     assert!(DatabaseUrl::parse("mysql://x").is_err());
     let missing_dir = DatabaseUrl::parse("sqlite:///nonexistent-dir/x/y.db").unwrap();
-    let Err(err) = storage::build_pool(&missing_dir, 1, Duration::from_secs(1)) else {
+    let Err(err) = storage::build_pool(&missing_dir, 1, Duration::from_secs(1), Default::default())
+    else {
         panic!("a database in a missing directory was opened");
     };
     assert!(

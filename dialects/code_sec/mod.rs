@@ -3,7 +3,7 @@
 //! and every answer `{"code": "<string>", …}` with HTTP 200.
 
 mod auth;
-mod checksum;
+pub mod checksum;
 mod error;
 mod handlers;
 pub mod wire;

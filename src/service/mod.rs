@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::CoreError;
-use crate::storage::{DbConnection, Pool};
+use crate::storage::{ConnectFailures, DbConnection, Pool, PooledConnection};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use hashing::PasswordHasher;
@@ -62,6 +62,8 @@ pub struct Service {
 
 struct Inner {
     pool: Pool,
+    /// When the pool last failed to connect: during an outage requests fail fast.
+    connect_failures: ConnectFailures,
     clock: Arc<dyn Clock>,
     config: CoreConfig,
     hasher: PasswordHasher,
@@ -70,7 +72,7 @@ struct Inner {
 
 impl Service {
     pub fn new(
-        pool: Pool,
+        (pool, connect_failures): (Pool, ConnectFailures),
         clock: Arc<dyn Clock>,
         config: CoreConfig,
         hasher: PasswordHasher,
@@ -79,6 +81,7 @@ impl Service {
         Service {
             inner: Arc::new(Inner {
                 pool,
+                connect_failures,
                 clock,
                 config,
                 hasher,
@@ -103,10 +106,9 @@ impl Service {
         F: FnOnce(&mut DbConnection) -> Result<T, CoreError> + Send + 'static,
     {
         let pool = self.inner.pool.clone();
+        let failures = self.inner.connect_failures.clone();
         let outcome = tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| CoreError::Internal(format!("database pool: {e}")))?;
+            let mut conn = checkout(&pool, &failures)?;
             work(&mut conn)
         })
         .await
@@ -142,6 +144,26 @@ impl Service {
             Ok((sessions, counters + image_codes + failures))
         })
         .await
+    }
+}
+
+/// How long a request waits for a connection when the database may be down: the dialects must
+/// answer their "server error" within 2 s during an outage, not after the full checkout timeout.
+const OUTAGE_CHECKOUT: Duration = Duration::from_millis(1500);
+
+/// A pooled connection. A pool that is merely busy (its connections all lent out) is waited for
+/// up to its checkout timeout; a pool that has no connection left and cannot open one (the
+/// database is down: broken connections are dropped when checked out) gives up after
+/// [`OUTAGE_CHECKOUT`].
+fn checkout(pool: &Pool, failures: &ConnectFailures) -> Result<PooledConnection, CoreError> {
+    let unavailable =
+        |e: diesel::r2d2::PoolError| CoreError::Internal(format!("database pool: {e}"));
+    match pool.get_timeout(OUTAGE_CHECKOUT) {
+        Ok(conn) => Ok(conn),
+        Err(_) if pool.state().connections > 0 && !failures.recent(OUTAGE_CHECKOUT * 2) => {
+            pool.get().map_err(unavailable)
+        }
+        Err(e) => Err(unavailable(e)),
     }
 }
 

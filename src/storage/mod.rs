@@ -12,6 +12,8 @@ pub mod sms;
 pub mod social;
 pub mod users;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -186,11 +188,43 @@ impl ManageConnection for DbManager {
 pub type Pool = r2d2::Pool<DbManager>;
 pub type PooledConnection = r2d2::PooledConnection<DbManager>;
 
+/// When the pool last failed to open a connection (the database down or unreachable), so that
+/// requests fail fast during an outage instead of each waiting out the checkout timeout.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectFailures(Arc<AtomicI64>);
+
+impl ConnectFailures {
+    fn now_ms() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Whether a connection attempt failed within `window`.
+    pub fn recent(&self, window: Duration) -> bool {
+        let last = self.0.load(Ordering::Relaxed);
+        last > 0 && Self::now_ms() - last <= i64::try_from(window.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+impl r2d2::HandleError<ManagerError> for ConnectFailures {
+    fn handle_error(&self, error: ManagerError) {
+        let first = !self.recent(Duration::from_secs(60));
+        self.0.store(Self::now_ms(), Ordering::Relaxed);
+        // Once per outage minute, not once per attempt: r2d2 retries continuously.
+        if first {
+            tracing::error!(%error, "cannot connect to the database");
+        }
+    }
+}
+
 /// Builds the pool and checks that one connection can be opened, so a bad URL stops start-up.
+/// Failed connection attempts later on are recorded in `failures`.
 pub fn build_pool(
     url: &DatabaseUrl,
     size: u32,
     checkout_timeout: Duration,
+    failures: ConnectFailures,
 ) -> Result<Pool, StorageError> {
     let manager = DbManager::new(url.clone());
     // Fail fast with the real reason instead of r2d2's generic timeout.
@@ -198,6 +232,7 @@ pub fn build_pool(
     let pool = r2d2::Pool::builder()
         .max_size(size.max(1))
         .connection_timeout(checkout_timeout)
+        .error_handler(Box::new(failures))
         .build(manager)?;
     Ok(pool)
 }

@@ -37,6 +37,8 @@ enum Cleanup {
         admin_url: String,
         name: String,
     },
+    /// A file somewhere the test owns (and removes) itself.
+    Nothing,
 }
 
 impl TestDb {
@@ -46,6 +48,14 @@ impl TestDb {
         TestDb {
             url,
             cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    /// A SQLite database at `path`, in a place the test owns (a disk of its own, say).
+    pub fn sqlite_at(path: &std::path::Path) -> TestDb {
+        TestDb {
+            url: format!("sqlite://{}", path.display()),
+            cleanup: Cleanup::Nothing,
         }
     }
 
