@@ -33,12 +33,16 @@ pub fn insert_user_with_id(
 /// Moves PostgreSQL's id sequence past the largest user id, so new accounts never collide with
 /// imported ids. SQLite's AUTOINCREMENT follows the largest id by itself.
 pub fn advance_id_sequence(conn: &mut DbConnection) -> QueryResult<()> {
-    if let DbConnection::Pg(_) = conn {
-        diesel::sql_query(
-            "SELECT setval(pg_get_serial_sequence('users', 'id'), \
-             GREATEST((SELECT MAX(id) FROM users), 100000))",
-        )
-        .execute(conn)?;
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => {
+            diesel::sql_query(
+                "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+                 GREATEST((SELECT MAX(id) FROM users), 100000))",
+            )
+            .execute(conn)?;
+        }
+        DbConnection::Sqlite(_) => {}
     }
     Ok(())
 }
