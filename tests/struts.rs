@@ -618,6 +618,29 @@ async fn upload_photo_checks_the_bytes_and_serves_the_photo() {
         )
         .await;
     assert_refused(&broken, "请求参数格式不正确");
+    // Found by the multipart fuzz target: an empty boundary made the parser panic (the
+    // connection dropped without an answer); every boundary RFC 2046 does not allow is refused.
+    for content_type in [
+        "multipart/form-data; boundary=",
+        "multipart/form-data; boundary=\"\"",
+        "multipart/form-data",
+        "multipart/form-data; boundary=a{b}",
+    ] {
+        let refused = app
+            .send(
+                "struts",
+                "POST",
+                "/user/user!uploadPhoto",
+                &[
+                    ("Content-Type", content_type),
+                    ("uid", session.uid.as_str()),
+                    ("accessToken", session.token.as_str()),
+                ],
+                b"\n",
+            )
+            .await;
+        assert_refused(&refused, "请求参数格式不正确");
+    }
     assert_refused(
         &upload(
             &app,
