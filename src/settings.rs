@@ -115,6 +115,7 @@ pub struct SecuritySettings {
     pub bcrypt_cost: u32,
     pub lockout_threshold: u32,
     pub login_attempts_per_ip_per_minute: u32,
+    pub failed_guesses_per_ip_per_minute: u32,
 }
 
 impl Default for SecuritySettings {
@@ -123,6 +124,7 @@ impl Default for SecuritySettings {
             bcrypt_cost: 10,
             lockout_threshold: 5,
             login_attempts_per_ip_per_minute: 20,
+            failed_guesses_per_ip_per_minute: 30,
         }
     }
 }

@@ -75,6 +75,7 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
         login: LoginPolicy {
             lockout_threshold: settings.security.lockout_threshold,
             attempts_per_ip_per_minute: settings.security.login_attempts_per_ip_per_minute,
+            guesses_per_ip_per_minute: settings.security.failed_guesses_per_ip_per_minute,
         },
         testing: TestHooks {
             enabled: settings.testing.enabled,

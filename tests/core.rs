@@ -11,7 +11,7 @@ use rosetta::domain::phone::Phone;
 use rosetta::domain::profile::{Gender, ProfilePatch, Recommender, Role, TextField};
 use rosetta::domain::social::{FriendshipStatus, GroupRole, MemberSettings, NotifyMode};
 use rosetta::domain::token::TokenShape;
-use rosetta::domain::{CoreError, Field, FieldReason};
+use rosetta::domain::{CoreError, Field, FieldReason, Guessed};
 use rosetta::service::accounts::{CallerSession, NewAccount, NewPhone};
 use rosetta::service::sessions::{Expect, SessionSpec};
 use rosetta::service::sms::{CodeRequest, PhoneMust, SmsRules, UniversalCode};
@@ -655,7 +655,7 @@ async fn tickets_are_stable_reusable_bound_to_their_purpose_and_expire() {
     let code = newest_code(&service, "13912345678").await;
     let lifetime = Some(Duration::from_secs(600));
     let ticket = service
-        .verify_code_for_ticket(&p, "verify", &code, None, lifetime)
+        .verify_code_for_ticket(&p, "verify", &code, None, lifetime, None)
         .await
         .unwrap();
     assert_eq!(ticket.ticket.len(), 36);
@@ -666,7 +666,7 @@ async fn tickets_are_stable_reusable_bound_to_their_purpose_and_expire() {
         .unwrap();
     let code = newest_code(&service, "13912345678").await;
     let again = service
-        .verify_code_for_ticket(&p, "verify", &code, None, lifetime)
+        .verify_code_for_ticket(&p, "verify", &code, None, lifetime, None)
         .await
         .unwrap();
     assert_eq!(again.ticket, ticket.ticket, "one live ticket per phone");
@@ -716,7 +716,7 @@ async fn tickets_are_stable_reusable_bound_to_their_purpose_and_expire() {
         .unwrap();
     let code = newest_code(&service, "13912345678").await;
     let forever = service
-        .verify_code_for_ticket(&p, "forever", &code, None, None)
+        .verify_code_for_ticket(&p, "forever", &code, None, None, None)
         .await
         .unwrap();
     clock.advance_ms(10 * 365 * 86_400_000);
@@ -856,6 +856,82 @@ async fn successful_logins_do_not_use_up_the_failure_limit() {
     for _ in 0..5 {
         assert_eq!(service.login(&login, &plain("right"), ip).await, Ok(id));
     }
+}
+
+#[actix_web::test]
+async fn guesses_at_one_account_from_many_addresses_are_bounded_but_not_the_owner() {
+    let db = TestDb::fresh();
+    let (service, _) = test_service(
+        &db,
+        "[security]\nbcrypt_cost = 4\nfailed_guesses_per_ip_per_minute = 3\n",
+    )
+    .await;
+    let id = register(&service, "13912345678", "pw").await;
+    let token = service
+        .create_session(id, session_spec("code_sec"))
+        .await
+        .unwrap()
+        .token;
+    let at = |address: &'static str| Expect {
+        user_id: Some(id),
+        from: Some(address),
+        ..Expect::NOTHING
+    };
+    // Ten times the per-address limit, each address staying under it.
+    const ADDRESSES: [&str; 30] = [
+        "192.0.2.0",
+        "192.0.2.1",
+        "192.0.2.2",
+        "192.0.2.3",
+        "192.0.2.4",
+        "192.0.2.5",
+        "192.0.2.6",
+        "192.0.2.7",
+        "192.0.2.8",
+        "192.0.2.9",
+        "192.0.2.10",
+        "192.0.2.11",
+        "192.0.2.12",
+        "192.0.2.13",
+        "192.0.2.14",
+        "192.0.2.15",
+        "192.0.2.16",
+        "192.0.2.17",
+        "192.0.2.18",
+        "192.0.2.19",
+        "192.0.2.20",
+        "192.0.2.21",
+        "192.0.2.22",
+        "192.0.2.23",
+        "192.0.2.24",
+        "192.0.2.25",
+        "192.0.2.26",
+        "192.0.2.27",
+        "192.0.2.28",
+        "192.0.2.29",
+    ];
+    for address in ADDRESSES {
+        assert_eq!(
+            service.authenticate("code_sec", "wrong", at(address)).await,
+            Err(CoreError::SessionNotFound)
+        );
+    }
+    assert_eq!(
+        service
+            .authenticate("code_sec", &token, at("192.0.2.0"))
+            .await
+            .map(|s| s.user_id),
+        Err(CoreError::GuessingThrottled(Guessed::Token)),
+        "an address that guessed wrong is refused, the right token too"
+    );
+    assert_eq!(
+        service
+            .authenticate("code_sec", &token, at("203.0.113.1"))
+            .await
+            .map(|s| s.user_id),
+        Ok(id),
+        "the owner's address, which never failed, is not"
+    );
 }
 
 #[actix_web::test]
@@ -1395,13 +1471,13 @@ async fn sessions_check_the_claimed_user_and_the_bound_client() {
     assert_eq!(check(Expect::NOTHING).await.map(|s| s.user_id), Ok(id));
     let user = |user_id| Expect {
         user_id: Some(user_id),
-        client_id: None,
+        ..Expect::NOTHING
     };
     assert!(check(user(id)).await.is_ok());
     assert_eq!(check(user(other)).await, Err(CoreError::SessionNotFound));
     let client = |client_id| Expect {
-        user_id: None,
         client_id: Some(client_id),
+        ..Expect::NOTHING
     };
     assert!(check(client("F9FQXGP8FCM5")).await.is_ok());
     assert_eq!(

@@ -101,6 +101,7 @@ async fn verify(req: &HttpRequest, payload: web::Payload, state: &State) -> Resu
             &code,
             state.config.universal_code.as_deref().map(UniversalCode),
             None,
+            client_ip(req).as_deref(),
         )
         .await
         .map_err(|err| core_error(&err))?;

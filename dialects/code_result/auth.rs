@@ -12,7 +12,7 @@ use super::error::{Failure, core_error};
 use super::wire::TextError;
 use super::{Config, State};
 use crate::dialects::DialectContext;
-use crate::dialects::kit::{Params, cookie_value, read_body};
+use crate::dialects::kit::{Params, client_ip, cookie_value, read_body};
 use crate::domain::UserId;
 use crate::domain::token::TokenShape;
 use crate::service::sessions::{Expect, SessionSpec};
@@ -66,7 +66,14 @@ pub async fn caller(
         .ok_or_else(|| Failure::Text(TextError::not_logged_in()))?;
     let session = ctx
         .service
-        .authenticate(super::SPEC.id, &token, Expect::NOTHING)
+        .authenticate(
+            super::SPEC.id,
+            &token,
+            Expect {
+                from: client_ip(req).as_deref(),
+                ..Expect::NOTHING
+            },
+        )
         .await
         .map_err(|err| core_error(&err))?;
     Ok(Caller {

@@ -125,6 +125,7 @@ pub fn core_error(err: &CoreError) -> Failure {
             Failure::bad_request("New password must be different from the old one.")
         }
         CoreError::LoginThrottled => Failure::business(Code::Refused, THROTTLED),
+        CoreError::GuessingThrottled(_) => Failure::business(Code::Throttled, THROTTLED),
         CoreError::SessionNotFound | CoreError::SessionExpired => {
             Failure::Text(TextError::not_logged_in())
         }

@@ -4,7 +4,9 @@
 use super::State;
 use super::error::{core_error, param_error};
 use super::wire::{Code, Refused};
-use crate::dialects::kit::Params;
+use actix_web::HttpRequest;
+
+use crate::dialects::kit::{Params, client_ip};
 use crate::domain::UserId;
 use crate::domain::token::TokenShape;
 use crate::service::sessions::{Expect, SessionSpec};
@@ -17,7 +19,11 @@ pub struct Caller {
 }
 
 /// Missing `uid` or `sec` is 400; a pair that is not a live session of that user is 4000.
-pub async fn authenticate(state: &State, params: &Params) -> Result<Caller, Refused> {
+pub async fn authenticate(
+    state: &State,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<Caller, Refused> {
     let uid = params.non_blank("uid").map_err(param_error)?;
     let sec = params.non_blank("sec").map_err(param_error)?;
     let user_id: UserId = uid.trim().parse().map_err(|_| Refused::new(Code::BadSec))?;
@@ -31,6 +37,7 @@ pub async fn authenticate(state: &State, params: &Params) -> Result<Caller, Refu
             Expect {
                 user_id: Some(user_id),
                 client_id: None,
+                from: client_ip(req).as_deref(),
             },
         )
         .await

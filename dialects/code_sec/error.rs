@@ -8,7 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use super::wire::{Code, Refused};
 use crate::dialects::DialectContext;
 use crate::dialects::kit::{FrameworkError, Outcome, ParamError, Reply};
-use crate::domain::CoreError;
+use crate::domain::{CoreError, Guessed};
 
 /// The answer for a core error where the endpoint has no code of its own for it.
 pub fn core_error(err: &CoreError) -> Refused {
@@ -29,6 +29,9 @@ pub fn core_error(err: &CoreError) -> Refused {
         CoreError::SamePassword => Code::SamePassword.into(),
         CoreError::AccountBanned => Code::Banned.into(),
         CoreError::SessionNotFound | CoreError::SessionExpired => Code::BadSec.into(),
+        // The document has no "too many attempts": the refused call's own failure code.
+        CoreError::GuessingThrottled(Guessed::Token) => Code::BadSec.into(),
+        CoreError::GuessingThrottled(Guessed::Code) => Code::WrongCode.into(),
         CoreError::CodeNotRequested
         | CoreError::CodeWrong
         | CoreError::CodeExpired

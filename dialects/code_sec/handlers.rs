@@ -146,7 +146,7 @@ pub async fn register(req: HttpRequest, payload: web::Payload, state: Ctx) -> An
     let xid = optional(&params, "xid")?;
     let service = &state.ctx.service;
     let verified = service
-        .verify_code(&phone, PURPOSE, &code, None)
+        .verify_code_from(&phone, PURPOSE, &code, None, client_ip(&req).as_deref())
         .await
         .map_err(|err| core_error(&err))?;
     let user_id = service
@@ -163,7 +163,7 @@ pub async fn register(req: HttpRequest, payload: web::Payload, state: Ctx) -> An
 /// `/user/checkFinishUserInfo` — 3.判断是否填写完善资料 (001 §3).
 pub async fn check_finish_user_info(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let params = params(&req, payload).await?;
-    let Caller { user_id, .. } = auth::authenticate(&state, &params).await?;
+    let Caller { user_id, .. } = auth::authenticate(&state, &req, &params).await?;
     let profile = profile(&state, user_id).await?;
     Ok(wire::success(&[("check_reg", check_reg(&profile))]))
 }
@@ -182,7 +182,7 @@ const DETAIL_FIELDS: &[(&str, TextField)] = &[
 /// the stored one; the profile counts as completed from then on.
 pub async fn reg_detail(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let params = params(&req, payload).await?;
-    let caller = auth::authenticate(&state, &params).await?;
+    let caller = auth::authenticate(&state, &req, &params).await?;
     let mut patch = ProfilePatch {
         profile_completed: Some(true),
         ..ProfilePatch::default()
@@ -239,7 +239,7 @@ pub async fn reset_password(req: HttpRequest, payload: web::Payload, state: Ctx)
     let password = password(&params)?;
     let service = &state.ctx.service;
     let verified = service
-        .verify_code(&phone, PURPOSE, &code, None)
+        .verify_code_from(&phone, PURPOSE, &code, None, client_ip(&req).as_deref())
         .await
         .map_err(|err| core_error(&err))?;
     service
@@ -252,7 +252,7 @@ pub async fn reset_password(req: HttpRequest, payload: web::Payload, state: Ctx)
 /// `/user/loginout` — 7.退出登录接口 (001 §7): the `sec` ends.
 pub async fn logout(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let params = params(&req, payload).await?;
-    let caller = auth::authenticate(&state, &params).await?;
+    let caller = auth::authenticate(&state, &req, &params).await?;
     state
         .ctx
         .service
@@ -266,7 +266,7 @@ pub async fn logout(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answ
 /// what is unset; `recommend_phone` is the recommender's phone.
 pub async fn user_info(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let params = params(&req, payload).await?;
-    let caller = auth::authenticate(&state, &params).await?;
+    let caller = auth::authenticate(&state, &req, &params).await?;
     let profile = profile(&state, caller.user_id).await?;
     let recommend_phone = match state.ctx.service.recommender_phone(&profile).await {
         Ok(phone) => phone.map(|p| p.number().to_owned()).unwrap_or_default(),

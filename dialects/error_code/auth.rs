@@ -64,7 +64,14 @@ pub async fn authenticate(ctx: &DialectContext, req: &HttpRequest) -> Result<Cal
         .ok_or_else(|| ErrorReply::new(Code::TokenInvalid, detail::TOKEN_NOT_SET))?;
     let session = ctx
         .service
-        .authenticate(super::SPEC.id, token, Expect::NOTHING)
+        .authenticate(
+            super::SPEC.id,
+            token,
+            Expect {
+                from: client_ip(req).as_deref(),
+                ..Expect::NOTHING
+            },
+        )
         .await
         .map_err(|err| core_error(&err))?;
     Ok(Caller::Token {

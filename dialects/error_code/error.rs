@@ -9,7 +9,7 @@ use super::wire::{Code, ErrorReply};
 use crate::dialects::DialectContext;
 use crate::dialects::kit::{FrameworkError, Outcome, ParamError, ParamErrorKind, Reply};
 use crate::domain::profile::TextField;
-use crate::domain::{CoreError, Field};
+use crate::domain::{CoreError, Field, Guessed};
 
 /// The detail texts of the original server (its English source strings).
 pub mod detail {
@@ -67,6 +67,12 @@ pub fn core_error(err: &CoreError) -> ErrorReply {
             ErrorReply::new(Code::RequestFailed, "Too many attempts, try again later")
         }
         CoreError::SessionNotFound => ErrorReply::new(Code::TokenInvalid, TOKEN_NOT_EXIST),
+        CoreError::GuessingThrottled(Guessed::Token) => {
+            ErrorReply::new(Code::TokenInvalid, "Too many attempts, try again later")
+        }
+        CoreError::GuessingThrottled(Guessed::Code) => {
+            ErrorReply::new(Code::RequestFailed, "Too many attempts, try again later")
+        }
         CoreError::SessionExpired => ErrorReply::new(Code::TokenInvalid, TOKEN_EXPIRED),
         // The document has no SMS flow; these cannot arise through it but still get an answer.
         CoreError::CodeNotRequested

@@ -92,8 +92,7 @@ fn has_valid_boundary(req: &HttpRequest) -> bool {
     boundary.is_some_and(|b| {
         (1..=70).contains(&b.len())
             && !b.ends_with(' ')
-            && b
-                .bytes()
+            && b.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(&c))
     })
 }

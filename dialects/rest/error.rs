@@ -29,6 +29,7 @@ pub mod text {
     pub const SMS_FAILED: &str = "验证码发送失败。";
     pub const BANNED: &str = "用户已被禁用。";
     pub const LOGIN_THROTTLED: &str = "登录尝试过于频繁，请稍后再试。";
+    pub const TOO_MANY_ATTEMPTS: &str = "尝试过于频繁，请稍后再试。";
     pub const NOT_FOUND: &str = "接口不存在。";
     pub const WRONG_METHOD: &str = "请求方法不支持。";
     pub const TOO_LARGE: &str = "请求内容过大。";
@@ -58,6 +59,7 @@ pub fn core_error(err: &CoreError, now: i64) -> ApiError {
         CoreError::SamePassword => forbidden("新密码不能与原密码相同。", now),
         CoreError::AccountBanned => forbidden(BANNED, now),
         CoreError::LoginThrottled => forbidden(LOGIN_THROTTLED, now),
+        CoreError::GuessingThrottled(_) => forbidden(TOO_MANY_ATTEMPTS, now),
         CoreError::SessionNotFound | CoreError::SessionExpired => {
             ApiError::new(StatusCode::UNAUTHORIZED, "请先登录。", now)
         }

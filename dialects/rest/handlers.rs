@@ -197,11 +197,12 @@ pub async fn register(req: HttpRequest, payload: web::Payload, state: Ctx) -> An
         return Err(state.forbidden(text::SPECIAL_CHARACTERS).into());
     }
     let verified = service
-        .verify_code(
+        .verify_code_from(
             &phone,
             "signup",
             &captcha,
             state.config.universal_code.as_deref().map(UniversalCode),
+            client_ip(&req).as_deref(),
         )
         .await
         .map_err(|e| state.fail(&e))?;

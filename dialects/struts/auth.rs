@@ -7,7 +7,7 @@ use actix_web::HttpRequest;
 use super::error::{core_error, info};
 use super::wire::Failure;
 use crate::dialects::DialectContext;
-use crate::dialects::kit::{Outcome, Reply, header_text};
+use crate::dialects::kit::{Outcome, Reply, client_ip, header_text};
 use crate::domain::UserId;
 use crate::service::sessions::Expect;
 
@@ -51,6 +51,7 @@ pub async fn authenticate(ctx: &DialectContext, req: &HttpRequest) -> Result<Cal
             Expect {
                 user_id: claimed,
                 client_id: client.as_deref(),
+                from: client_ip(req).as_deref(),
             },
         )
         .await

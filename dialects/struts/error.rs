@@ -17,6 +17,7 @@ pub mod info {
     pub const WRONG_LOGIN: &str = "用户名或密码错误";
     pub const BANNED: &str = "该账号已被禁用";
     pub const LOGIN_THROTTLED: &str = "登录尝试过于频繁，请稍后再试";
+    pub const TOO_MANY_ATTEMPTS: &str = "尝试过于频繁，请稍后再试";
     pub const WRONG_OLD_PASSWORD: &str = "原密码错误";
     pub const SAME_PASSWORD: &str = "新密码不能与原密码相同";
     pub const PHONE_REGISTERED: &str = "该手机号已注册";
@@ -107,6 +108,7 @@ pub fn core_error(err: &CoreError) -> Failure {
         CoreError::SamePassword => Failure::new(SAME_PASSWORD),
         CoreError::AccountBanned => Failure::new(BANNED),
         CoreError::LoginThrottled => Failure::new(LOGIN_THROTTLED),
+        CoreError::GuessingThrottled(_) => Failure::new(TOO_MANY_ATTEMPTS),
         CoreError::SessionNotFound | CoreError::SessionExpired => {
             Failure::new(NOT_LOGGED_IN).with_outcome(Outcome::AuthError)
         }

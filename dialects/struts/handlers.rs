@@ -418,7 +418,13 @@ pub async fn reset_password(req: HttpRequest, payload: web::Payload, state: Ctx)
     let code = required(&params, "validateCode")?;
     let service = &state.ctx.service;
     let verified = service
-        .verify_code(&phone, PURPOSE_RESET, &code, None)
+        .verify_code_from(
+            &phone,
+            PURPOSE_RESET,
+            &code,
+            None,
+            client_ip(&req).as_deref(),
+        )
         .await
         .map_err(|err| core_error(&err))?;
     service
@@ -453,7 +459,13 @@ pub async fn register(req: HttpRequest, payload: web::Payload, state: Ctx) -> An
         return Err(Failure::new(info::PHONE_REGISTERED).into());
     }
     let verified = service
-        .verify_code(&phone, PURPOSE_REGISTER, &code, None)
+        .verify_code_from(
+            &phone,
+            PURPOSE_REGISTER,
+            &code,
+            None,
+            client_ip(&req).as_deref(),
+        )
         .await
         .map_err(|err| core_error(&err))?;
     service

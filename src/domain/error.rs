@@ -64,6 +64,22 @@ impl std::fmt::Display for FieldReason {
     }
 }
 
+/// What was being guessed, for the dialect to answer in the words of the call it refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guessed {
+    Token,
+    Code,
+}
+
+impl std::fmt::Display for Guessed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Guessed::Token => "session token",
+            Guessed::Code => "SMS code",
+        })
+    }
+}
+
 /// Everything a use case of the core can refuse with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
@@ -88,6 +104,11 @@ pub enum CoreError {
     AccountBanned,
     #[error("too many login attempts from this address")]
     LoginThrottled,
+    /// Too many wrong session tokens or SMS codes from one address (or against one account
+    /// from addresses that keep failing): every attempt is refused for the rest of the minute,
+    /// a right guess too.
+    #[error("too many failed {0} attempts")]
+    GuessingThrottled(Guessed),
     #[error("no such session")]
     SessionNotFound,
     #[error("the session has expired")]

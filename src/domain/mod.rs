@@ -12,7 +12,7 @@ pub mod profile;
 pub mod social;
 pub mod token;
 
-pub use error::{CoreError, Field, FieldReason};
+pub use error::{CoreError, Field, FieldReason, Guessed};
 
 /// Internal user id: a 64-bit integer, the sequence starts at 100000.
 pub type UserId = i64;

@@ -121,6 +121,7 @@ fn core_error(err: &CoreError) -> HttpResponse {
         | CoreError::SessionNotFound
         | CoreError::SessionExpired => StatusCode::FORBIDDEN,
         CoreError::LoginThrottled
+        | CoreError::GuessingThrottled(_)
         | CoreError::SmsTooSoon
         | CoreError::SmsDailyLimit
         | CoreError::SmsIpLimit => StatusCode::TOO_MANY_REQUESTS,

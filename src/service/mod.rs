@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod avatars;
 pub mod clock;
+mod guesses;
 pub mod hashing;
 pub mod image_codes;
 pub mod profiles;
@@ -38,6 +39,10 @@ pub struct LoginPolicy {
     pub lockout_threshold: u32,
     /// Failed logins per client address per minute before further attempts are refused (0 = no limit).
     pub attempts_per_ip_per_minute: u32,
+    /// Wrong session tokens and SMS codes per client address per minute before every further
+    /// one is refused (0 = no limit); ten times as many against one account refuse the
+    /// addresses that keep failing.
+    pub guesses_per_ip_per_minute: u32,
 }
 
 /// Test-only behaviour, off unless `testing.enabled`.

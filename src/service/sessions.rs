@@ -6,8 +6,9 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::Service;
+use super::guesses::Guesser;
 use crate::domain::token::TokenShape;
-use crate::domain::{CoreError, UserId, credential::to_hex};
+use crate::domain::{CoreError, Guessed, UserId, credential::to_hex};
 use crate::storage::models::SessionRow;
 use crate::storage::{self, write_tx};
 
@@ -30,6 +31,9 @@ pub struct Expect<'a> {
     pub user_id: Option<UserId>,
     /// The client or device id sent with the token (`struts`'s `client` header).
     pub client_id: Option<&'a str>,
+    /// The client's address: wrong tokens are counted per address (and per claimed user), and
+    /// past the limit every attempt is refused with `GuessingThrottled`.
+    pub from: Option<&'a str>,
 }
 
 impl Expect<'_> {
@@ -37,7 +41,37 @@ impl Expect<'_> {
     pub const NOTHING: Expect<'static> = Expect {
         user_id: None,
         client_id: None,
+        from: None,
     };
+}
+
+/// Whether a stored session (and whether its user is banned) answers a request that claims
+/// `claimed` and `client_id`.
+fn judge(
+    found: Option<(SessionRow, bool)>,
+    claimed: Option<UserId>,
+    client_id: Option<&str>,
+    now: i64,
+) -> Result<SessionInfo, CoreError> {
+    let (row, banned) = found.ok_or(CoreError::SessionNotFound)?;
+    if banned || claimed.is_some_and(|claimed| claimed != row.user_id) {
+        return Err(CoreError::SessionNotFound);
+    }
+    // A session bound to a client refuses another client; a request that names none, or a
+    // session bound to none, is accepted (the `struts` document's leniency).
+    if let (Some(sent), Some(bound)) = (client_id, row.client_id.as_deref())
+        && sent != bound
+    {
+        return Err(CoreError::SessionNotFound);
+    }
+    if now >= row.expires_at {
+        return Err(CoreError::SessionExpired);
+    }
+    Ok(SessionInfo {
+        user_id: row.user_id,
+        client_id: row.client_id,
+        expires_at: row.expires_at,
+    })
 }
 
 /// A freshly issued session; `token` is shown to the client once and never stored.
@@ -111,31 +145,29 @@ impl Service {
         }
         let hash = token_hash(token);
         let now = self.now_ms();
-        let (row, banned) = self
-            .db(move |conn| storage::sessions::find(conn, &hash, dialect).map_err(CoreError::from))
-            .await?
-            .ok_or(CoreError::SessionNotFound)?;
-        if banned {
-            return Err(CoreError::SessionNotFound);
-        }
-        if expect.user_id.is_some_and(|claimed| claimed != row.user_id) {
-            return Err(CoreError::SessionNotFound);
-        }
-        // A session bound to a client refuses another client; a request that names none, or a
-        // session bound to none, is accepted (the `struts` document's leniency).
-        if let (Some(sent), Some(bound)) = (expect.client_id, row.client_id.as_deref())
-            && sent != bound
-        {
-            return Err(CoreError::SessionNotFound);
-        }
-        if now >= row.expires_at {
-            return Err(CoreError::SessionExpired);
-        }
-        Ok(SessionInfo {
-            user_id: row.user_id,
-            client_id: row.client_id,
-            expires_at: row.expires_at,
+        let guesser = Guesser::new(
+            &self.config().login,
+            expect.from,
+            expect.user_id,
+            now,
+            Guessed::Token,
+        );
+        let claimed = expect.user_id;
+        let client_id = expect.client_id.map(str::to_owned);
+        self.db(move |conn| {
+            if let Some(guesser) = &guesser {
+                guesser.check(conn)?;
+            }
+            let found = storage::sessions::find(conn, &hash, dialect)?;
+            let verdict = judge(found, claimed, client_id.as_deref(), now);
+            if verdict.is_err()
+                && let Some(guesser) = &guesser
+            {
+                guesser.failed(conn)?;
+            }
+            Ok(verdict)
         })
+        .await?
     }
 
     /// Revokes one session; false when there was none.

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use super::guesses::Guesser;
 use super::sms_sender::{SmsMessage, SmsOutcome, SmsSender, message_text};
 use super::{Service, SmsPolicy, logged_internal, random_digits};
-use crate::domain::CoreError;
 use crate::domain::phone::Phone;
+use crate::domain::{CoreError, Guessed};
 use crate::storage::models::{NewOutboxRow, SmsCodeRow, TicketRow};
 use crate::storage::{self, write_tx};
 
@@ -294,6 +295,22 @@ impl Service {
         code: &str,
         universal: Option<UniversalCode<'_>>,
     ) -> Result<VerifiedPhone, CoreError> {
+        self.verify_code_from(phone, purpose, code, universal, None)
+            .await
+    }
+
+    /// [`Service::verify_code`] for a client at `from`: wrong codes (and codes for phones that
+    /// were sent none) are counted per address, and past the limit every attempt from there is
+    /// refused with `GuessingThrottled` — so that nobody can try 5 guesses on each of many
+    /// phones.
+    pub async fn verify_code_from(
+        &self,
+        phone: &Phone,
+        purpose: &str,
+        code: &str,
+        universal: Option<UniversalCode<'_>>,
+        from: Option<&str>,
+    ) -> Result<VerifiedPhone, CoreError> {
         let (region, number, owned_purpose, code) = (
             phone.region().to_owned(),
             phone.number().to_owned(),
@@ -304,30 +321,31 @@ impl Service {
             .filter(|_| self.config().testing.enabled)
             .map(|u| u.0.to_owned());
         let now = self.now_ms();
+        let guesser = Guesser::new(&self.config().login, from, None, now, Guessed::Code);
         self.db(move |conn| {
             write_tx(conn, |conn| {
-                let Some(row) = storage::sms::find_code(conn, &region, &number, &owned_purpose)?
-                else {
-                    return Ok(Err(CoreError::CodeNotRequested));
-                };
-                if now >= row.expires_at {
-                    return Ok(Err(CoreError::CodeExpired));
+                if let Some(guesser) = &guesser
+                    && let Err(throttled) = guesser.check(conn)
+                {
+                    return Ok(Err(throttled));
                 }
-                let is_universal = universal
-                    .as_deref()
-                    .is_some_and(|universal| codes_equal(&code, universal));
-                if !is_universal {
-                    if row.consumed || row.failed_attempts >= MAX_WRONG_ATTEMPTS {
-                        return Ok(Err(CoreError::CodeWrong));
-                    }
-                    if !codes_equal(&code, &row.code) {
-                        // The count must be committed even though the answer is a refusal.
-                        storage::sms::count_wrong_code(conn, &row)?;
-                        return Ok(Err(CoreError::CodeWrong));
-                    }
+                let verdict = check_code(
+                    conn,
+                    &region,
+                    &number,
+                    &owned_purpose,
+                    &code,
+                    universal.as_deref(),
+                    now,
+                )?;
+                // A refusal's counts must be committed too: the refusal is the transaction's
+                // answer, not its failure.
+                if verdict.is_err()
+                    && let Some(guesser) = &guesser
+                {
+                    guesser.failed(conn)?;
                 }
-                storage::sms::consume_code(conn, &row)?;
-                Ok(Ok(()))
+                Ok(verdict)
             })
         })
         .await??;
@@ -337,7 +355,8 @@ impl Service {
         })
     }
 
-    /// Verifies a code and returns a ticket for the phone and purpose; while it lives, the phone
+    /// Verifies a code (from a client at `from`, see [`Service::verify_code_from`]) and returns
+    /// a ticket for the phone and purpose; while it lives, the phone
     /// keeps the same ticket (SealTalk clients reuse it for register and reset). `lifetime`
     /// `None` is a ticket that never expires.
     pub async fn verify_code_for_ticket(
@@ -347,8 +366,10 @@ impl Service {
         code: &str,
         universal: Option<UniversalCode<'_>>,
         lifetime: Option<Duration>,
+        from: Option<&str>,
     ) -> Result<Ticket, CoreError> {
-        self.verify_code(phone, purpose, code, universal).await?;
+        self.verify_code_from(phone, purpose, code, universal, from)
+            .await?;
         let now = self.now_ms();
         let expires_at = lifetime.map_or(i64::MAX, |lifetime| {
             now.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX))
@@ -433,6 +454,38 @@ fn ticket_from_row(row: TicketRow) -> Ticket {
         purpose: row.purpose,
         expires_at: row.expires_at,
     }
+}
+
+/// Checks a code and consumes it when right, counting a wrong one against it. Refusals, in
+/// order: no code for this phone and purpose, expired, then — unless it is the universal code —
+/// used or guessed wrong too often, or wrong.
+fn check_code(
+    conn: &mut crate::storage::DbConnection,
+    region: &str,
+    number: &str,
+    purpose: &str,
+    code: &str,
+    universal: Option<&str>,
+    now: i64,
+) -> Result<Result<(), CoreError>, CoreError> {
+    let Some(row) = storage::sms::find_code(conn, region, number, purpose)? else {
+        return Ok(Err(CoreError::CodeNotRequested));
+    };
+    if now >= row.expires_at {
+        return Ok(Err(CoreError::CodeExpired));
+    }
+    let is_universal = universal.is_some_and(|universal| codes_equal(code, universal));
+    if !is_universal {
+        if row.consumed || row.failed_attempts >= MAX_WRONG_ATTEMPTS {
+            return Ok(Err(CoreError::CodeWrong));
+        }
+        if !codes_equal(code, &row.code) {
+            storage::sms::count_wrong_code(conn, &row)?;
+            return Ok(Err(CoreError::CodeWrong));
+        }
+    }
+    storage::sms::consume_code(conn, &row)?;
+    Ok(Ok(()))
 }
 
 #[cfg(test)]
