@@ -116,6 +116,23 @@ mod tests {
         serde_json::from_str(text).expect("vectors")
     }
 
+    /// Found by the fuzz target: when a step of the encoding loop is exactly 62, the original's
+    /// `v > 62` stops one digit early, so that id's wire form decodes to nothing (never to
+    /// another id). Reproduced on purpose: the original served such ids the same way.
+    #[test]
+    fn the_v_gt_62_quirk_loses_a_digit_and_decodes_to_nothing() {
+        let cipher = N3d::new("\0\0\0\0;12V").unwrap();
+        let encoded = cipher.encode(993_079_894).unwrap();
+        assert_eq!(encoded.len(), 8, "one digit short of the 9 the value needs");
+        assert_eq!(cipher.decode(&encoded), None);
+        // This key's top digit makes every id end on exactly 62; ordinary keys do not.
+        let ordinary = N3d::new("abcdefg").unwrap();
+        assert_eq!(
+            ordinary.decode(&ordinary.encode(993_079_894).unwrap()),
+            Some(993_079_894)
+        );
+    }
+
     #[test]
     fn the_original_vectors_encode_and_decode() {
         let vectors = vectors();
