@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -161,6 +161,17 @@ struct Gateway {
 }
 
 fn start(db: &TestDb, dir: &std::path::Path) -> Gateway {
+    // A port found free can be taken by another process before the gateway binds it: then the
+    // gateway says so and exits, and it is started again on other ports.
+    for _ in 0..5 {
+        if let Some(gateway) = try_start(db, dir) {
+            return gateway;
+        }
+    }
+    panic!("the gateway could not bind free ports five times");
+}
+
+fn try_start(db: &TestDb, dir: &std::path::Path) -> Option<Gateway> {
     let (port, ops) = (free_port(), free_port());
     let others: Vec<(String, &str)> = rosetta::dialects::registry()
         .iter()
@@ -175,7 +186,9 @@ fn start(db: &TestDb, dir: &std::path::Path) -> Gateway {
             )
         })
         .collect();
-    let child = Command::new(BIN)
+    let log_path = dir.join("gateway.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(BIN)
         .arg("serve")
         .current_dir(dir)
         .envs(others.iter().map(|(k, v)| (k.as_str(), *v)))
@@ -188,20 +201,31 @@ fn start(db: &TestDb, dir: &std::path::Path) -> Gateway {
         .env("ROSETTA__TESTING__ENABLED", "true")
         .env("ROSETTA__SECURITY__BCRYPT_COST", "4")
         .env("ROSETTA__SECURITY__LOGIN_ATTEMPTS_PER_IP_PER_MINUTE", "0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .env("ROSETTA__SECURITY__FAILED_GUESSES_PER_IP_PER_MINUTE", "0")
+        // The checks try an acknowledged password before a pending one: no lockout for that.
+        .env("ROSETTA__SECURITY__LOCKOUT_THRESHOLD", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .spawn()
         .unwrap();
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the gateway did not start"
-        );
+        if let Ok(Some(status)) = child.try_wait() {
+            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if said.contains("binding") || said.contains("in use") {
+                return None;
+            }
+            panic!("the gateway exited at start ({status}): {said}");
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("the gateway did not start within 60 s: {said}");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Gateway { child, port }
+    Some(Gateway { child, port })
 }
 
 /// Every acknowledged write is there: the account logs in with its acknowledged password (or
