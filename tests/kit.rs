@@ -271,7 +271,7 @@ fn multipart(boundary: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
 fn upload(body: Vec<u8>) -> test::TestRequest {
     test::TestRequest::post()
         .uri("/kit/upload")
-        .insert_header(("content-type", "multipart/form-data; boundary=XyZ"))
+        .insert_header(("content-type", "multipart/form-data; boundary=XyZ0"))
         .set_payload(body)
 }
 
@@ -279,7 +279,7 @@ fn upload(body: Vec<u8>) -> test::TestRequest {
 async fn multipart_bodies_are_capped_per_field_and_in_total() {
     let (app, _db) = kit_app().await;
     let fine = multipart(
-        "XyZ",
+        "XyZ0",
         &[
             ("name", None, b"Li"),
             ("userPhoto", Some("a.png"), &[7u8; 64]),
@@ -290,22 +290,22 @@ async fn multipart_bodies_are_capped_per_field_and_in_total() {
     let body: Value = test::read_body_json(response).await;
     assert_eq!(body, json!({"file": 64, "name": "Li"}));
 
-    let big_file = multipart("XyZ", &[("userPhoto", Some("a.png"), &[7u8; 65])]);
+    let big_file = multipart("XyZ0", &[("userPhoto", Some("a.png"), &[7u8; 65])]);
     let response = test::call_service(&app, upload(big_file).to_request()).await;
     let body: Value = test::read_body_json(response).await;
     assert_eq!(body, json!({"too_large": "userPhoto"}));
 
-    let big_text = multipart("XyZ", &[("name", None, &[b'a'; 17])]);
+    let big_text = multipart("XyZ0", &[("name", None, &[b'a'; 17])]);
     let response = test::call_service(&app, upload(big_text).to_request()).await;
     let body: Value = test::read_body_json(response).await;
     assert_eq!(body, json!({"too_large": "name"}));
 
     // Past the total, refused from Content-Length before a byte is read.
-    let total = multipart("XyZ", &[("userPhoto", Some("a.png"), &[7u8; 2000])]);
+    let total = multipart("XyZ0", &[("userPhoto", Some("a.png"), &[7u8; 2000])]);
     assert_eq!(failure_of(&app, upload(total)).await, "too_large");
 
     assert_eq!(
-        failure_of(&app, upload(b"--XyZ\r\nnot a part".to_vec())).await,
+        failure_of(&app, upload(b"--XyZ0\r\nnot a part".to_vec())).await,
         "malformed:multipart body"
     );
     assert_eq!(
