@@ -1,20 +1,16 @@
 //! The `rosetta` command as an operator uses it: start-up refusals that name the key,
 //! `migrate`, and `serve` stopping gracefully on SIGTERM with an in-flight request answered.
 
+mod support;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rosetta");
+use support::free_port;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_rosetta");
 
 fn write_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
     let path = dir.join("rosetta.toml");
@@ -136,19 +132,7 @@ fn start_with(
     env: &[(&str, &str)],
 ) -> std::process::Child {
     // Every other dialect on a free port, so parallel gateways do not meet on default ports.
-    let others: Vec<(String, &str)> = rosetta::dialects::registry()
-        .iter()
-        .filter(|spec| spec.id != "error_code")
-        .map(|spec| {
-            (
-                format!(
-                    "ROSETTA__DIALECTS__{}__LISTEN",
-                    spec.id.to_ascii_uppercase()
-                ),
-                "127.0.0.1:0",
-            )
-        })
-        .collect();
+    let others = support::other_dialects_on_port_zero("error_code");
     let mut child = Command::new(BIN)
         .env("RUST_LOG", "warn")
         .envs(others.iter().map(|(k, v)| (k.as_str(), *v)))

@@ -13,18 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::TestDb;
+use support::{TestDb, free_port};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rosetta");
 const WRITERS: usize = 4;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One request; the JSON answer, or `None` when no whole answer came (the gateway died).
 fn call(port: u16, method: &str, path: &str, body: &Value, token: Option<&str>) -> Option<Value> {
@@ -173,19 +165,7 @@ fn start(db: &TestDb, dir: &std::path::Path) -> Gateway {
 
 fn try_start(db: &TestDb, dir: &std::path::Path) -> Option<Gateway> {
     let (port, ops) = (free_port(), free_port());
-    let others: Vec<(String, &str)> = rosetta::dialects::registry()
-        .iter()
-        .filter(|spec| spec.id != "error_code")
-        .map(|spec| {
-            (
-                format!(
-                    "ROSETTA__DIALECTS__{}__LISTEN",
-                    spec.id.to_ascii_uppercase()
-                ),
-                "127.0.0.1:0",
-            )
-        })
-        .collect();
+    let others = support::other_dialects_on_port_zero("error_code");
     let log_path = dir.join("gateway.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(BIN)

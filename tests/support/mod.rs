@@ -329,3 +329,30 @@ fn database_names_are_replaced_in_urls() {
         "postgres://h/x?sslmode=disable"
     );
 }
+
+/// A port nobody listens on right now (another process may still take it before it is used).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `ROSETTA__DIALECTS__<ID>__LISTEN=127.0.0.1:0` for every dialect but `except`, so that
+/// gateways started by tests in parallel never meet on default ports.
+pub fn other_dialects_on_port_zero(except: &str) -> Vec<(String, &'static str)> {
+    rosetta::dialects::registry()
+        .iter()
+        .filter(|spec| spec.id != except)
+        .map(|spec| {
+            (
+                format!(
+                    "ROSETTA__DIALECTS__{}__LISTEN",
+                    spec.id.to_ascii_uppercase()
+                ),
+                "127.0.0.1:0",
+            )
+        })
+        .collect()
+}
