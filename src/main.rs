@@ -1,5 +1,5 @@
 //! The `rosetta` command: `serve` the gateway, `migrate` the database, `replay` transcripts,
-//! `import` legacy users, `copy` a database to another.
+//! `import` legacy users, `copy` a database to another, print a dialect's `openapi` document.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -42,6 +42,14 @@ enum Command {
     /// Copy a whole database into another (SQLite or PostgreSQL, either way), then verify it
     /// table by table. Exit code 0 when verified, 1 otherwise.
     Copy(CopyCli),
+    /// Print a dialect's OpenAPI 3.1 document (its server: the dialect's configured listen
+    /// address and prefix), as the ops listener serves it at /openapi/<dialect>.json.
+    Openapi {
+        /// The dialect's id (code_result, code_sec, error_code, rest, struts).
+        dialect: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -99,6 +107,10 @@ struct ReplayCli {
     /// Run every exchange even after a failure.
     #[arg(long)]
     keep_going: bool,
+    /// Also check every answer against the dialect's OpenAPI document (its status, Content-Type
+    /// and body schema); a mismatch fails the exchange.
+    #[arg(long)]
+    check_schema: bool,
     /// Convert this HAR file to a transcript (with -o and --dialect) instead of replaying.
     #[arg(long, value_name = "HAR")]
     convert: Option<PathBuf>,
@@ -135,6 +147,7 @@ fn main() -> ExitCode {
         }),
         Command::Import(cli) => server_command(import_users(cli)),
         Command::Copy(cli) => copy_database(&cli),
+        Command::Openapi { dialect, config } => print_openapi(&dialect, config.as_deref()),
         Command::Replay(cli) => {
             // The replayer's own lines are its output; the in-process gateway stays quiet.
             rosetta::telemetry::init("warn");
@@ -149,6 +162,7 @@ fn main() -> ExitCode {
                         admin_url: cli.admin_url,
                         admin_token: cli.admin_token,
                         keep_going: cli.keep_going,
+                        check_schema: cli.check_schema,
                         har_filter: replay::har::Filter {
                             host: cli.host,
                             prefix: cli.prefix,
@@ -215,6 +229,34 @@ async fn import_users(cli: ImportCli) -> anyhow::Result<()> {
         println!("{line}");
     }
     Ok(())
+}
+
+/// `rosetta openapi <dialect>`: the document on stdout; an unknown dialect or unusable settings
+/// exit 2.
+fn print_openapi(id: &str, config: Option<&std::path::Path>) -> ExitCode {
+    use rosetta::ops::openapi;
+
+    let Some(spec) = rosetta::dialects::find(id) else {
+        let known: Vec<&str> = rosetta::dialects::registry().iter().map(|s| s.id).collect();
+        eprintln!(
+            "rosetta openapi: no dialect `{id}` in this build (it has {})",
+            known.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let settings = match Settings::load(config) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("rosetta: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let url = match settings.dialects.get(id) {
+        Some(dialect) => openapi::server_url(dialect.listen, &dialect.prefix),
+        None => format!("http://127.0.0.1:{}", spec.default_port),
+    };
+    println!("{}", openapi::render(spec, &url));
+    ExitCode::SUCCESS
 }
 
 /// `rosetta copy`: the copy with its progress on stderr, then the verification table.

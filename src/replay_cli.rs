@@ -23,6 +23,8 @@ pub struct ReplayArgs {
     pub admin_url: Option<String>,
     pub admin_token: Option<String>,
     pub keep_going: bool,
+    /// Also judge every answer by the dialect's OpenAPI document.
+    pub check_schema: bool,
     /// Which entries of HAR files to replay.
     pub har_filter: har::Filter,
 }
@@ -100,6 +102,7 @@ pub async fn replay(args: &ReplayArgs) -> i32 {
     }
     let options = Options {
         keep_going: args.keep_going,
+        check_schema: args.check_schema,
     };
     let mut reports = Vec::new();
     for transcript in &loaded {

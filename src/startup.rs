@@ -156,6 +156,7 @@ impl Application {
             Recorder::start(settings.record.dir.clone().into(), settings.record.redact)
         });
         let mut addresses = BTreeMap::new();
+        let mut documents = ops::openapi::Documents::new();
         let mut servers = Vec::new();
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
 
@@ -163,8 +164,10 @@ impl Application {
             let listener = TcpListener::bind(group.address)
                 .with_context(|| format!("binding {} for {}", group.address, group.names()))?;
             let bound = listener.local_addr()?;
-            for (spec, _) in &group.dialects {
+            for (spec, prefix) in &group.dialects {
                 addresses.insert(spec.id.to_owned(), bound);
+                let url = ops::openapi::server_url(bound, prefix);
+                documents.insert(spec.id, ops::openapi::render(spec, &url));
             }
             let contexts: Vec<(&'static DialectSpec, DialectContext)> = group
                 .dialects
@@ -220,6 +223,7 @@ impl Application {
             service: service.clone(),
             metrics,
             admin_token: settings.ops.admin_token.clone(),
+            openapi: Arc::new(documents),
         };
         if state.admin_token.is_none() {
             tracing::info!("admin API off (ops.admin_token is not set)");

@@ -5,7 +5,8 @@
 //! wrong methods, unknown paths, odd ids in paths, empty / huge / non-ASCII tokens and cookies.
 //! Deterministic (a fixed seed), bounded (a fixed count per dialect: `ROSETTA_SWEEP_REQUESTS`,
 //! default 2,000). Every answer must come, be no 5xx, and be in the dialect's own envelope (an
-//! HTTP-level refusal of a request that is not valid HTTP excepted); the process stays alive.
+//! HTTP-level refusal of a request that is not valid HTTP excepted) — and, for a request that
+//! reached a route, be an answer the dialect's OpenAPI document allows; the process stays alive.
 
 mod support;
 
@@ -14,6 +15,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
+use rosetta::dialects::kit::openapi;
 use rosetta::replay::transcript::{self, Body};
 use serde_json::{Map, Value, json};
 use support::TestApp;
@@ -715,6 +717,17 @@ fn in_envelope(dialect: &str, answer: &Answer) -> bool {
     }
 }
 
+/// The method and path (without the query) of a request's first line.
+fn request_line(bytes: &[u8]) -> Option<(String, String)> {
+    let end = bytes.windows(2).position(|w| w == b"\r\n")?;
+    let line = std::str::from_utf8(&bytes[..end]).ok()?;
+    let mut parts = line.split(' ');
+    let method = parts.next()?.to_owned();
+    let target = parts.next()?;
+    let path = target.split('?').next()?.to_owned();
+    Some((method, path))
+}
+
 fn requests_per_dialect() -> usize {
     std::env::var("ROSETTA_SWEEP_REQUESTS")
         .ok()
@@ -735,7 +748,7 @@ async fn every_dialect_answers_malformed_requests_in_its_envelope_without_5xx() 
         let address = app.address(spec.id).unwrap();
         let seeds = seeds(spec.id);
         let mut rng = Rng(SEED ^ spec.default_port as u64);
-        let (mut failures, mut refused_by_http) = (Vec::new(), 0usize);
+        let (mut failures, mut refused_by_http, mut schema_checked) = (Vec::new(), 0usize, 0usize);
         let started = std::time::Instant::now();
         for n in 0..count {
             let seed = rng.pick(&seeds).clone();
@@ -792,13 +805,37 @@ async fn every_dialect_answers_malformed_requests_in_its_envelope_without_5xx() 
                     answer.content_type,
                     String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
                 ));
+                continue;
+            }
+            // A request that reached a route gets an answer its OpenAPI document allows.
+            if let Some((method, path)) = request_line(&wire.bytes).filter(|_| !wire.head_only)
+                && openapi::route_for(spec, &path)
+                    .is_some_and(|route| route.methods.contains(&method.as_str()))
+            {
+                schema_checked += 1;
+                let problems = openapi::check_answer(
+                    spec,
+                    &method,
+                    &path,
+                    answer.status,
+                    Some(&answer.content_type),
+                    &answer.body,
+                );
+                if !problems.is_empty() {
+                    failures.push(format!(
+                        "{} → outside its OpenAPI document: {}",
+                        describe(),
+                        problems.join("; ")
+                    ));
+                }
             }
         }
         // Still alive and serving.
         let health = app.send("ops", "GET", "/healthz", &[], b"").await;
         assert_eq!(health.status, 200, "{} left the process unhealthy", spec.id);
         report.push(format!(
-            "{}: {count} requests in {:.1} s, {refused_by_http} refused by the HTTP layer, {} failures",
+            "{}: {count} requests in {:.1} s, {refused_by_http} refused by the HTTP layer, \
+             {schema_checked} answers of a route checked against its OpenAPI document, {} failures",
             spec.id,
             started.elapsed().as_secs_f64(),
             failures.len()

@@ -3,6 +3,7 @@
 //! cookie over core sessions and N3D-encoded ids.
 
 mod account;
+mod api;
 mod auth;
 mod error;
 mod im_token;
@@ -454,29 +455,29 @@ pub static SPEC: DialectSpec = DialectSpec {
 // The original's order: the fixed read paths before `/:id`, which takes every other single
 // segment (README: Routes).
 route_table! {
-    POST "/user/send_code" => account::send_code, "003 §POST /user/send_code; SealTalk route 1";
-    POST "/user/verify_code" => account::verify_code, "003 §POST /user/verify_code; SealTalk route 2";
-    POST "/user/check_phone_available" => account::check_phone_available, "003 §POST /user/check_phone_available; SealTalk route 3";
-    POST "/user/register" => account::register, "003 §POST /user/register; SealTalk route 4";
-    POST "/user/login" => account::login, "003 §POST /user/login; SealTalk route 5";
-    POST "/user/logout" => account::logout, "003 §POST /user/logout; SealTalk route 6";
-    POST "/user/reset_password" => account::reset_password, "003 §POST /user/reset_password; SealTalk route 7";
-    POST "/user/change_password" => account::change_password, "003 §POST /user/change_password; SealTalk route 8";
-    POST "/user/set_nickname" => profile::set_nickname, "003 §POST /user/set_nickname; SealTalk route 9";
-    POST "/user/set_portrait_uri" => profile::set_portrait_uri, "003 §POST /user/set_portrait_uri; SealTalk route 10";
-    POST "/user/add_to_blacklist" => social::add_to_blacklist, "003 §POST /user/add_to_blacklist; SealTalk route 11";
-    POST "/user/remove_from_blacklist" => social::remove_from_blacklist, "003 §POST /user/remove_from_blacklist; SealTalk route 12";
-    POST "/user/upload_contacts" => profile::upload_contacts, "SealTalk route 13 (undocumented)";
-    GET | POST "/user/get_token" => media::get_token, "003 §POST /user/get_token; SealTalk route 14";
-    GET | POST "/user/get_image_token" => media::get_image_token, "003 §POST /user/get_image_token; SealTalk route 15";
-    GET | POST "/user/get_sms_img_code" => media::get_sms_img_code, "003 §POST /user/get_sms_img_code; SealTalk route 16";
-    GET r"/user/sms_img_code/{verify_id:[0-9a-f]+}.png" => media::sms_img_code_picture, "SealTalk route 16 (the picture behind `url`)";
-    GET | POST "/user/blacklist" => social::blacklist, "003 §POST /user/blacklist; SealTalk route 17";
-    GET | POST "/user/groups" => social::groups, "003 §POST /user/groups; SealTalk route 18";
-    GET | POST "/user/sync/{version}" => social::sync, "003 §POST /user/sync/:version; SealTalk route 19";
-    GET | POST "/user/batch" => profile::batch, "SealTalk route 20 (undocumented)";
-    GET | POST "/user/find/{region}/{phone}" => profile::find, "003 §POST /user/find/:region/:phone; SealTalk route 22";
-    GET | POST "/user/{id}" => profile::user, "003 §POST /user/:id; SealTalk route 21";
+    POST "/user/send_code" => account::send_code, "003 §POST /user/send_code; SealTalk route 1", api::send_code;
+    POST "/user/verify_code" => account::verify_code, "003 §POST /user/verify_code; SealTalk route 2", api::verify_code;
+    POST "/user/check_phone_available" => account::check_phone_available, "003 §POST /user/check_phone_available; SealTalk route 3", api::check_phone_available;
+    POST "/user/register" => account::register, "003 §POST /user/register; SealTalk route 4", api::register;
+    POST "/user/login" => account::login, "003 §POST /user/login; SealTalk route 5", api::login;
+    POST "/user/logout" => account::logout, "003 §POST /user/logout; SealTalk route 6", api::logout;
+    POST "/user/reset_password" => account::reset_password, "003 §POST /user/reset_password; SealTalk route 7", api::reset_password;
+    POST "/user/change_password" => account::change_password, "003 §POST /user/change_password; SealTalk route 8", api::change_password;
+    POST "/user/set_nickname" => profile::set_nickname, "003 §POST /user/set_nickname; SealTalk route 9", api::set_nickname;
+    POST "/user/set_portrait_uri" => profile::set_portrait_uri, "003 §POST /user/set_portrait_uri; SealTalk route 10", api::set_portrait_uri;
+    POST "/user/add_to_blacklist" => social::add_to_blacklist, "003 §POST /user/add_to_blacklist; SealTalk route 11", api::add_to_blacklist;
+    POST "/user/remove_from_blacklist" => social::remove_from_blacklist, "003 §POST /user/remove_from_blacklist; SealTalk route 12", api::remove_from_blacklist;
+    POST "/user/upload_contacts" => profile::upload_contacts, "SealTalk route 13 (undocumented)", api::upload_contacts;
+    GET | POST "/user/get_token" => media::get_token, "003 §POST /user/get_token; SealTalk route 14", api::get_token;
+    GET | POST "/user/get_image_token" => media::get_image_token, "003 §POST /user/get_image_token; SealTalk route 15", api::get_image_token;
+    GET | POST "/user/get_sms_img_code" => media::get_sms_img_code, "003 §POST /user/get_sms_img_code; SealTalk route 16", api::get_sms_img_code;
+    GET r"/user/sms_img_code/{verify_id:[0-9a-f]+}.png" => media::sms_img_code_picture, "SealTalk route 16 (the picture behind `url`)", api::sms_img_code_picture;
+    GET | POST "/user/blacklist" => social::blacklist, "003 §POST /user/blacklist; SealTalk route 17", api::blacklist;
+    GET | POST "/user/groups" => social::groups, "003 §POST /user/groups; SealTalk route 18", api::groups;
+    GET | POST "/user/sync/{version}" => social::sync, "003 §POST /user/sync/:version; SealTalk route 19", api::sync;
+    GET | POST "/user/batch" => profile::batch, "SealTalk route 20 (undocumented)", api::batch;
+    GET | POST "/user/find/{region}/{phone}" => profile::find, "003 §POST /user/find/:region/:phone; SealTalk route 22", api::find;
+    GET | POST "/user/{id}" => profile::user, "003 §POST /user/:id; SealTalk route 21", api::user;
 }
 
 fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::dialects::kit::openapi::schema;
 use crate::dialects::kit::{Outcome, Reply};
 
 /// Content-Type of every business outcome.
@@ -28,6 +29,8 @@ pub enum Code {
 }
 
 impl Code {
+    pub const ALL: [Code; 4] = [Code::Ok, Code::Refused, Code::Expired, Code::Throttled];
+
     pub fn number(self) -> u16 {
         match self {
             Code::Ok => 200,
@@ -54,6 +57,18 @@ struct ApiResult<'a> {
     result: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
+}
+
+/// The schema of [`ApiResult`]: any code, `result` (the route's, when it has one) and the
+/// test-mode `message`.
+pub fn business_schema(result: Option<Value>) -> Value {
+    let codes: Vec<i64> = Code::ALL.iter().map(|c| i64::from(c.number())).collect();
+    let mut properties = vec![("code", schema::one_of_integers(&codes))];
+    if let Some(result) = result {
+        properties.push(("result", result));
+    }
+    properties.push(("message", schema::string()));
+    schema::object(properties, &["code"])
 }
 
 /// A business outcome (always HTTP 200).

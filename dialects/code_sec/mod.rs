@@ -2,6 +2,7 @@
 //! `phone` / `xid` / `utime` / `sec` parameters, sessions as a `uid` + 16-character `sec` pair,
 //! and every answer `{"code": "<string>", …}` with HTTP 200.
 
+mod api;
 mod auth;
 pub mod checksum;
 mod error;
@@ -121,14 +122,14 @@ pub static SPEC: DialectSpec = DialectSpec {
 
 // The document says POST; the same template's clients also call with GET and query parameters.
 route_table! {
-    GET | POST "/user/sms" => handlers::sms, "001 §1.短信验证码接口";
-    GET | POST "/user/reg" => handlers::register, "001 §2.注册接口";
-    GET | POST "/user/checkFinishUserInfo" => handlers::check_finish_user_info, "001 §3.判断是否填写完善资料";
-    GET | POST "/user/regDetail" => handlers::reg_detail, "001 §4.修改详细资料接口";
-    GET | POST "/user/login" => handlers::login, "001 §5.用户登录接口";
-    GET | POST "/user/pwd" => handlers::reset_password, "001 §6.忘记密码接口";
-    GET | POST "/user/loginout" => handlers::logout, "001 §7.退出登录接口";
-    GET | POST "/user/getUserInfo" => handlers::user_info, "001 §8.获取个人信息接口";
+    GET | POST "/user/sms" => handlers::sms, "001 §1.短信验证码接口", api::sms;
+    GET | POST "/user/reg" => handlers::register, "001 §2.注册接口", api::register;
+    GET | POST "/user/checkFinishUserInfo" => handlers::check_finish_user_info, "001 §3.判断是否填写完善资料", api::check_finish_user_info;
+    GET | POST "/user/regDetail" => handlers::reg_detail, "001 §4.修改详细资料接口", api::reg_detail;
+    GET | POST "/user/login" => handlers::login, "001 §5.用户登录接口", api::login;
+    GET | POST "/user/pwd" => handlers::reset_password, "001 §6.忘记密码接口", api::reset_password;
+    GET | POST "/user/loginout" => handlers::logout, "001 §7.退出登录接口", api::logout;
+    GET | POST "/user/getUserInfo" => handlers::user_info, "001 §8.获取个人信息接口", api::user_info;
 }
 
 fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {

@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value};
 
+use crate::dialects::kit::openapi::schema;
 use crate::dialects::kit::{Outcome, Reply};
 
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -34,6 +35,19 @@ pub enum Code {
 }
 
 impl Code {
+    pub const ALL: [Code; 10] = [
+        Code::Ok,
+        Code::BadParameter,
+        Code::BadSec,
+        Code::WrongCode,
+        Code::NoUser,
+        Code::WrongPassword,
+        Code::Registered,
+        Code::SamePassword,
+        Code::Banned,
+        Code::SmsFailed,
+    ];
+
     pub fn text(self) -> &'static str {
         match self {
             Code::Ok => "200",
@@ -71,6 +85,23 @@ pub fn success(fields: &[(&str, String)]) -> Reply {
         CONTENT_TYPE,
         &Value::Object(body),
     )
+}
+
+/// The schema of a [`success`] with these keys (all strings, all present).
+pub fn success_schema(keys: &[&str]) -> Value {
+    let mut properties = vec![("code", schema::constant(Code::Ok.text()))];
+    properties.extend(keys.iter().map(|key| (*key, schema::string())));
+    schema::record(properties)
+}
+
+/// The schema of a [`Refused`] answer: `code` alone, one of the refusal codes.
+pub fn refused_schema() -> Value {
+    let codes: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|code| **code != Code::Ok)
+        .map(|code| code.text())
+        .collect();
+    schema::record(vec![("code", schema::one_of_texts(&codes))])
 }
 
 /// A refusal: `{"code": "<code>"}` alone.

@@ -1,6 +1,7 @@
 //! The `error_code` dialect: BlueU's `/api/user/*` (document 004), always HTTP 200 with
 //! `{error_code, error_msg[, data]}`, `X-Auth-Token` sessions of 3600 s.
 
+mod api;
 mod auth;
 mod error;
 mod handlers;
@@ -93,14 +94,14 @@ pub static SPEC: DialectSpec = DialectSpec {
 };
 
 route_table! {
-    POST "/api/user/register" => handlers::register, "004 §用户注册";
-    POST "/api/user/login" => handlers::login, "004 §用户登录";
-    POST "/api/user/resetpwd" => handlers::reset_password, "004 §重置密码";
-    POST "/api/user/logout" => handlers::logout, "004 §用户登出";
-    POST r"/api/user/{id:\d+}/edit" => handlers::edit, "004 §用户修改资料";
-    POST r"/api/user/{id:\d+}/push" => handlers::push, "004 §用户信息推送开关 (/api/user/1/push)";
+    POST "/api/user/register" => handlers::register, "004 §用户注册", api::register;
+    POST "/api/user/login" => handlers::login, "004 §用户登录", api::login;
+    POST "/api/user/resetpwd" => handlers::reset_password, "004 §重置密码", api::reset_password;
+    POST "/api/user/logout" => handlers::logout, "004 §用户登出", api::logout;
+    POST r"/api/user/{id:\d+}/edit" => handlers::edit, "004 §用户修改资料", api::edit;
+    POST r"/api/user/{id:\d+}/push" => handlers::push, "004 §用户信息推送开关 (/api/user/1/push)", api::push;
     // The document's curl fetches the detail with POST: both are served.
-    GET | POST r"/api/user/{id:\d+}" => handlers::detail, "004 §用户信息推送开关 (/api/user/1, the detail, fetched with curl -X POST)";
+    GET | POST r"/api/user/{id:\d+}" => handlers::detail, "004 §用户信息推送开关 (/api/user/1, the detail, fetched with curl -X POST)", api::detail;
 }
 
 fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {

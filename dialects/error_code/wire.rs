@@ -3,7 +3,9 @@
 
 use actix_web::http::StatusCode;
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::dialects::kit::openapi::schema;
 use crate::dialects::kit::{Outcome, Reply};
 
 /// The exact Content-Type of every answer, trailing `;` included (BlueU's `IController.php`).
@@ -20,6 +22,14 @@ pub enum Code {
 }
 
 impl Code {
+    pub const ALL: [Code; 5] = [
+        Code::RequestFailed,
+        Code::WrongMethod,
+        Code::BadParameter,
+        Code::TokenInvalid,
+        Code::ProgramError,
+    ];
+
     pub fn number(self) -> u16 {
         match self {
             Code::RequestFailed => 1,
@@ -57,6 +67,21 @@ struct Envelope<'a, D: Serialize> {
     error_msg: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<D>,
+}
+
+/// The schema of [`Envelope`]: `error_code` 0 or one of [`Code`], `data` (when given) only
+/// with code 0 — an answer of a route without data never has it.
+pub fn envelope_schema(data: Option<Value>) -> Value {
+    let mut codes = vec![0];
+    codes.extend(Code::ALL.iter().map(|code| i64::from(code.number())));
+    let mut properties = vec![
+        ("error_code", schema::one_of_integers(&codes)),
+        ("error_msg", schema::string()),
+    ];
+    if let Some(data) = data {
+        properties.push(("data", data));
+    }
+    schema::object(properties, &["error_code", "error_msg"])
 }
 
 /// A success: code 0 with the configured message (`success`, or the original's `请求成功`).
@@ -138,6 +163,18 @@ pub struct LoginData {
     pub userid: String,
 }
 
+impl LoginData {
+    pub fn schema() -> Value {
+        schema::record(vec![
+            (
+                "token_id",
+                schema::matching("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+            ),
+            ("userid", schema::matching("[0-9]+")),
+        ])
+    }
+}
+
 /// `data` of the user detail: every value a string or null.
 #[derive(Debug, Serialize)]
 pub struct UserDetail {
@@ -147,4 +184,18 @@ pub struct UserDetail {
     pub century: Option<String>,
     pub mobile: Option<String>,
     pub pushable: String,
+}
+
+impl UserDetail {
+    pub fn schema() -> Value {
+        let text_or_null = || schema::nullable(schema::string());
+        schema::record(vec![
+            ("id", schema::matching("[0-9]+")),
+            ("name", schema::string()),
+            ("sex", schema::one_of_texts(&["0", "1", "2"])),
+            ("century", text_or_null()),
+            ("mobile", text_or_null()),
+            ("pushable", schema::one_of_texts(&["0", "1"])),
+        ])
+    }
 }

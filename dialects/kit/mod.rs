@@ -4,6 +4,7 @@
 
 pub mod failure;
 pub mod multipart;
+pub mod openapi;
 pub mod params;
 pub mod reply;
 pub mod request;

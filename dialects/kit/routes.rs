@@ -5,6 +5,7 @@
 use regex::Regex;
 
 use super::failure::{Answer, FrameworkError};
+use super::openapi::Operation;
 
 /// One route of a dialect: an actix path pattern (`{name}` or `{name:regex}`), the methods it
 /// answers and the document section it comes from.
@@ -13,6 +14,8 @@ pub struct RouteDoc {
     pub methods: &'static [&'static str],
     pub path: &'static str,
     pub source: &'static str,
+    /// What the route takes and answers, for its OpenAPI document.
+    pub describe: fn() -> Operation,
 }
 
 /// A `{name}` or `{name:regex}` segment of a pattern, found by [`placeholders`].
@@ -143,7 +146,8 @@ pub fn wrong_method(
 }
 
 /// Declares a dialect's routes once. Each line is
-/// `METHOD [| METHOD…] "pattern" => handler, "document section";` (in matching order), and
+/// `METHOD [| METHOD…] "pattern" => handler, "document section", description;` (in matching
+/// order, the description a `fn() -> Operation` for the OpenAPI document), and
 /// the macro defines `pub const ROUTES: &[RouteDoc]` and `fn mount_routes(&mut ServiceConfig)`.
 #[cfg_attr(
     not(any(
@@ -160,13 +164,14 @@ pub fn wrong_method(
     )
 )]
 macro_rules! route_table {
-    ($( $($method:ident)|+ $path:literal => $handler:path, $source:literal; )+) => {
+    ($( $($method:ident)|+ $path:literal => $handler:path, $source:literal, $describe:path; )+) => {
         /// Every route of this dialect, in matching order, with the document section of each.
         pub const ROUTES: &[$crate::dialects::kit::routes::RouteDoc] = &[
             $( $crate::dialects::kit::routes::RouteDoc {
                 methods: &[$(stringify!($method)),+],
                 path: $path,
                 source: $source,
+                describe: $describe,
             }, )+
         ];
 
@@ -218,9 +223,13 @@ mod tests {
             ))
         }
 
+        fn described() -> crate::dialects::kit::openapi::Operation {
+            crate::dialects::kit::openapi::Operation::new("a test route")
+        }
+
         super::route_table! {
-            GET | POST "/hello" => hello, "a test";
-            POST r"/user/{id:\d+}" => hello, "another";
+            GET | POST "/hello" => hello, "a test", described;
+            POST r"/user/{id:\d+}" => hello, "another", described;
         }
 
         pub fn mount(cfg: &mut actix_web::web::ServiceConfig) {
@@ -263,11 +272,13 @@ mod tests {
         methods: &["GET", "POST"],
         path: r"/api/user/{id:\d+}",
         source: "004",
+        describe: || Operation::new("detail"),
     };
     const STRUTS: RouteDoc = RouteDoc {
         methods: &["POST"],
         path: r"/user/user{bang:(!|%21)}login{suffix:(\.action)?}",
         source: "000",
+        describe: || Operation::new("login"),
     };
 
     #[test]
@@ -278,6 +289,7 @@ mod tests {
             methods: &["GET"],
             path: r"/x/{id:[a-z]{3}}/y",
             source: "",
+            describe: || Operation::new("nested"),
         };
         assert_eq!(nested.template(), "/x/{id}/y");
         assert!(nested.path_regex().is_match("/x/abc/y"));

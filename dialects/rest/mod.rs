@@ -2,6 +2,7 @@
 //! `/users/signin`, `GET /users/:userId`, phones as `tel{dialCode, number}`, errors
 //! `{timestamp, code, error}` with the HTTP status equal to `code`.
 
+mod api;
 mod error;
 mod handlers;
 pub mod wire;
@@ -144,10 +145,10 @@ pub static SPEC: DialectSpec = DialectSpec {
 };
 
 route_table! {
-    POST "/actions/sms" => handlers::send_code, "002 §发送验证码接口";
-    POST "/users/signin" => handlers::signin, "002 §手机登录接口";
-    POST "/users" => handlers::register, "002 §手机注册接口";
-    GET "/users/{userId}" => handlers::user_detail, "002 §取得用户详情接口";
+    POST "/actions/sms" => handlers::send_code, "002 §发送验证码接口", api::send_code;
+    POST "/users/signin" => handlers::signin, "002 §手机登录接口", api::signin;
+    POST "/users" => handlers::register, "002 §手机注册接口", api::register;
+    GET "/users/{userId}" => handlers::user_detail, "002 §取得用户详情接口", api::user_detail;
 }
 
 fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {

@@ -4,7 +4,9 @@
 
 use actix_web::http::StatusCode;
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::dialects::kit::openapi::schema;
 use crate::dialects::kit::{Outcome, Reply};
 
 pub const CONTENT_TYPE: &str = "application/json;charset=UTF-8";
@@ -15,6 +17,15 @@ pub const CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 pub struct Tel {
     pub dial_code: i64,
     pub number: i64,
+}
+
+impl Tel {
+    pub fn schema() -> Value {
+        schema::record(vec![
+            ("dialCode", schema::integer()),
+            ("number", schema::integer()),
+        ])
+    }
 }
 
 /// The user object of register, signin and the detail, in the document's key order.
@@ -29,11 +40,30 @@ pub struct User {
     pub signature: Option<String>,
 }
 
+impl User {
+    pub fn schema() -> Value {
+        schema::record(vec![
+            ("userId", schema::integer()),
+            ("nickName", schema::string()),
+            ("tel", schema::nullable(Tel::schema())),
+            ("avatar", schema::nullable(schema::string())),
+            ("gender", schema::one_of_texts(&["none", "m", "f"])),
+            ("signature", schema::nullable(schema::string())),
+        ])
+    }
+}
+
 /// The echo of a sent code.
 #[derive(Debug, Serialize)]
 pub struct CodeSent {
     pub tel: Tel,
     pub action: String,
+}
+
+impl CodeSent {
+    pub fn schema() -> Value {
+        schema::record(vec![("tel", Tel::schema()), ("action", schema::string())])
+    }
 }
 
 pub fn ok(body: &impl Serialize) -> Reply {
@@ -73,6 +103,15 @@ struct ErrorBody<'a> {
     timestamp: i64,
     code: u16,
     error: &'a str,
+}
+
+/// The schema of every error body.
+pub fn error_schema() -> Value {
+    schema::record(vec![
+        ("timestamp", schema::integer()),
+        ("code", schema::integer()),
+        ("error", schema::string()),
+    ])
 }
 
 impl From<ApiError> for Reply {

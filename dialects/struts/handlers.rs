@@ -228,7 +228,7 @@ pub async fn read_user(req: HttpRequest, payload: web::Payload, state: Ctx) -> A
 
 /// The profile fields of `updateUser`, by the document's names; each is read with either
 /// prefix (`userVO.` or `userExtendVO.`), since the document mixes them.
-const PROFILE_FIELDS: &[(&str, TextField)] = &[
+pub(super) const PROFILE_FIELDS: &[(&str, TextField)] = &[
     ("age", TextField::Age),
     ("phoneNumber", TextField::ContactPhone),
     ("country", TextField::Country),

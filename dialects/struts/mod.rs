@@ -2,6 +2,7 @@
 //! as forms, `userVO.*` fields, md5 passwords, session headers `uid` / `accessToken` / `client` /
 //! `expire`, and `{success, info, data}` answers.
 
+mod api;
 mod auth;
 mod error;
 mod handlers;
@@ -158,18 +159,18 @@ pub static SPEC: DialectSpec = DialectSpec {
 // Struts' dynamic method invocation: `<namespace>/<action>!<method>`, with or without the
 // `.action` suffix, the `!` also percent-encoded; any HTTP method, as Struts serves them.
 route_table! {
-    GET | POST r"/user/user{bang:(!|%21)}login{suffix:(\.action)?}" => handlers::login, "000 §1.用户登录";
-    GET | POST r"/user/user{bang:(!|%21)}readUser{suffix:(\.action)?}" => handlers::read_user, "000 §2.读取用户信息";
-    GET | POST r"/user/user{bang:(!|%21)}updateUser{suffix:(\.action)?}" => handlers::update_user, "000 §3.修改用户信息";
-    POST r"/user/user{bang:(!|%21)}uploadPhoto{suffix:(\.action)?}" => handlers::upload_photo, "000 §4.上传用户头像";
-    GET | POST r"/user/user{bang:(!|%21)}updatePassword{suffix:(\.action)?}" => handlers::update_password, "000 §5.修改用户密码";
-    GET | POST r"/user/user{bang:(!|%21)}sendValidateCodeByRetreve{suffix:(\.action)?}" => handlers::send_reset_code, "000 §6.获取重置密码验证码";
-    GET | POST r"/user/user{bang:(!|%21)}noLoginUpdatePassword{suffix:(\.action)?}" => handlers::reset_password, "000 §7.重置用户登录密码";
-    GET | POST r"/user/user{bang:(!|%21)}sendRegisterCode{suffix:(\.action)?}" => handlers::send_register_code, "000 §8.获取注册验证码";
-    GET | POST r"/user/user{bang:(!|%21)}register{suffix:(\.action)?}" => handlers::register, "000 §9.用户注册";
-    GET | POST r"/user/user{bang:(!|%21)}signOut{suffix:(\.action)?}" => handlers::sign_out, "000 §10.用户注销";
-    GET | POST r"/chat/group{bang:(!|%21)}setingGroup{suffix:(\.action)?}" => handlers::group_settings, "000 §11.用户群资料设置";
-    GET r"/upload/images/userPhoto/{uid:\d+}_avatar.{ext:(jpg|jpeg|png|bmp)}" => handlers::photo, "000 §1 (userPhoto: the uploaded avatar's URL)";
+    GET | POST r"/user/user{bang:(!|%21)}login{suffix:(\.action)?}" => handlers::login, "000 §1.用户登录", api::login;
+    GET | POST r"/user/user{bang:(!|%21)}readUser{suffix:(\.action)?}" => handlers::read_user, "000 §2.读取用户信息", api::read_user;
+    GET | POST r"/user/user{bang:(!|%21)}updateUser{suffix:(\.action)?}" => handlers::update_user, "000 §3.修改用户信息", api::update_user;
+    POST r"/user/user{bang:(!|%21)}uploadPhoto{suffix:(\.action)?}" => handlers::upload_photo, "000 §4.上传用户头像", api::upload_photo;
+    GET | POST r"/user/user{bang:(!|%21)}updatePassword{suffix:(\.action)?}" => handlers::update_password, "000 §5.修改用户密码", api::update_password;
+    GET | POST r"/user/user{bang:(!|%21)}sendValidateCodeByRetreve{suffix:(\.action)?}" => handlers::send_reset_code, "000 §6.获取重置密码验证码", api::send_reset_code;
+    GET | POST r"/user/user{bang:(!|%21)}noLoginUpdatePassword{suffix:(\.action)?}" => handlers::reset_password, "000 §7.重置用户登录密码", api::reset_password;
+    GET | POST r"/user/user{bang:(!|%21)}sendRegisterCode{suffix:(\.action)?}" => handlers::send_register_code, "000 §8.获取注册验证码", api::send_register_code;
+    GET | POST r"/user/user{bang:(!|%21)}register{suffix:(\.action)?}" => handlers::register, "000 §9.用户注册", api::register;
+    GET | POST r"/user/user{bang:(!|%21)}signOut{suffix:(\.action)?}" => handlers::sign_out, "000 §10.用户注销", api::sign_out;
+    GET | POST r"/chat/group{bang:(!|%21)}setingGroup{suffix:(\.action)?}" => handlers::group_settings, "000 §11.用户群资料设置", api::group_settings;
+    GET r"/upload/images/userPhoto/{uid:\d+}_avatar.{ext:(jpg|jpeg|png|bmp)}" => handlers::photo, "000 §1 (userPhoto: the uploaded avatar's URL)", api::photo;
 }
 
 fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {

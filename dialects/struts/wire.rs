@@ -3,7 +3,9 @@
 
 use actix_web::http::StatusCode;
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::dialects::kit::openapi::schema;
 use crate::dialects::kit::{Outcome, Reply};
 
 /// The exact Content-Type of every answer.
@@ -16,6 +18,15 @@ struct Envelope<'a, D: Serialize> {
     info: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<D>,
+}
+
+/// The schema of [`Envelope`], with `data` where the route has some.
+pub fn envelope_schema(data: Option<Value>) -> Value {
+    let mut properties = vec![("success", schema::boolean()), ("info", schema::string())];
+    if let Some(data) = data {
+        properties.push(("data", data));
+    }
+    schema::object(properties, &["success", "info"])
 }
 
 /// A success with the document's `info` text.
@@ -79,6 +90,12 @@ pub struct UserData {
     pub user_vo: UserVo,
 }
 
+impl UserData {
+    pub fn schema() -> Value {
+        schema::record(vec![("userVO", UserVo::schema())])
+    }
+}
+
 /// A user as the document shows it: `userId` a number, every other field a string (`""` when
 /// unset), in the document's order.
 #[derive(Debug, Serialize)]
@@ -101,6 +118,35 @@ pub struct UserVo {
     pub nick_name: String,
     pub user_photo: String,
     pub signature: String,
+}
+
+impl UserVo {
+    pub fn schema() -> Value {
+        let mut properties = vec![
+            ("userId", schema::integer()),
+            ("sex", schema::one_of_texts(&["", "1", "2"])),
+        ];
+        for name in [
+            "age",
+            "phoneNumber",
+            "country",
+            "province",
+            "city",
+            "district",
+            "street",
+            "company",
+            "occupation",
+            "role",
+            "degrees",
+            "school",
+            "nickName",
+            "userPhoto",
+            "signature",
+        ] {
+            properties.push((name, schema::string()));
+        }
+        schema::record(properties)
+    }
 }
 
 #[cfg(test)]

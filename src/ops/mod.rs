@@ -1,9 +1,11 @@
-//! The ops listener: health, readiness, Prometheus metrics and the admin API.
+//! The ops listener: health, readiness, Prometheus metrics, the dialects' OpenAPI documents and
+//! the admin API.
 
 pub mod admin;
 pub mod health;
 pub mod metrics;
 pub mod observe;
+pub mod openapi;
 
 use actix_web::{App, HttpResponse, web};
 
@@ -15,6 +17,7 @@ pub struct OpsState {
     pub service: Service,
     pub metrics: std::sync::Arc<metrics::Metrics>,
     pub admin_token: Option<String>,
+    pub openapi: std::sync::Arc<openapi::Documents>,
 }
 
 /// Builds the ops application.
@@ -35,6 +38,7 @@ pub fn app(
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::render))
+        .route("/openapi/{file}", web::get().to(openapi::document))
         .service(admin::scope())
         .default_service(web::to(|| async {
             HttpResponse::NotFound().json(serde_json::json!({"error": "not found"}))

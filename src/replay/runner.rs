@@ -15,6 +15,7 @@ use super::rebind::Rebinder;
 use super::report::{ExchangeOutcome, TranscriptReport, Verdict};
 use super::template::{Bindings, RequestValues};
 use super::transcript::{Body, Multipart, Request, sidecar_path};
+use crate::dialects::kit::openapi;
 use crate::dialects::{self, ReplayRequest};
 use crate::domain::phone::Phone;
 use crate::service::Service;
@@ -83,6 +84,9 @@ pub struct Target {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     pub keep_going: bool,
+    /// Also judge every live answer by the dialect's OpenAPI document (documented status,
+    /// Content-Type and body schema); each problem is a difference at `/openapi`.
+    pub check_schema: bool,
 }
 
 struct Values {
@@ -137,6 +141,7 @@ pub async fn run(loaded: &Loaded, target: &Target, options: Options) -> Transcri
             continue;
         }
         let started = Instant::now();
+        let schema_of = spec.filter(|_| options.check_schema);
         let result = run_exchange(
             loaded,
             exchange,
@@ -144,6 +149,7 @@ pub async fn run(loaded: &Loaded, target: &Target, options: Options) -> Transcri
             &mut bindings,
             rebinder.as_mut(),
             spec.and_then(|s| s.replay_fixup),
+            schema_of,
         )
         .await;
         let (verdict, differences, error) = match result {
@@ -176,6 +182,7 @@ async fn run_exchange(
     bindings: &mut Bindings,
     rebinder: Option<&mut Rebinder>,
     fixup: Option<fn(&mut ReplayRequest)>,
+    schema_of: Option<&dialects::DialectSpec>,
 ) -> Result<Vec<Difference>, String> {
     let mut request = exchange.request.clone();
     if let Some(rebinder) = rebinder.as_deref() {
@@ -223,7 +230,40 @@ async fn run_exchange(
     } else if let Some(text) = &expected.text {
         comparison.text("/body", text, Some(&String::from_utf8_lossy(&answer.body)));
     }
-    Ok(comparison.differences)
+    let mut differences = comparison.differences;
+    if let Some(spec) = schema_of {
+        differences.extend(schema_problems(spec, &request, &answer));
+    }
+    Ok(differences)
+}
+
+/// What the dialect's OpenAPI document says is wrong with a live answer.
+fn schema_problems(
+    spec: &dialects::DialectSpec,
+    request: &Request,
+    answer: &Answer,
+) -> Vec<Difference> {
+    let path = request.path.split('?').next().unwrap_or_default();
+    let content_type = answer
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.as_str());
+    openapi::check_answer(
+        spec,
+        &request.method,
+        path,
+        answer.status,
+        content_type,
+        &answer.body,
+    )
+    .into_iter()
+    .map(|problem| Difference {
+        pointer: "/openapi".into(),
+        expected: "an answer the dialect's OpenAPI document allows".into(),
+        actual: problem,
+    })
+    .collect()
 }
 
 /// Codes for every `{{sms:<phone>}}` of the request and every recorded code field.
