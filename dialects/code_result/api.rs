@@ -233,7 +233,20 @@ pub fn sms_img_code_picture() -> Operation {
             schema::matching("[0-9a-f]+"),
             "verifyId of get_sms_img_code",
         )
-        .answer(Documented::opaque(200, "The PNG.", "image/png"))
+        .answer(Documented {
+            // A path that names no picture code is an unknown path: with a throttled address,
+            // that is the business outcome {"code":5000}.
+            content: vec![
+                ("image/png", None),
+                (JSON_CONTENT_TYPE, Some(wire::business_schema(None))),
+            ],
+            ..Documented::opaque(
+                200,
+                "The PNG (or, for a path that names no picture code from a throttled address, \
+                 the business outcome {\"code\":5000}).",
+                "image/png",
+            )
+        })
         .answer(Documented::otherwise_opaque(
             "404 Unknown verifyId.",
             TEXT_CONTENT_TYPE,
