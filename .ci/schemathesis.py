@@ -128,7 +128,8 @@ def sessions(servers, ops, admin_token):
 
 
 def main():
-    binary, database_url, work = sys.argv[1], sys.argv[2], sys.argv[3]
+    binary, database_url = os.path.abspath(sys.argv[1]), sys.argv[2]
+    work = os.path.abspath(sys.argv[3])
     seconds = int(os.environ.get("ROSETTA_SCHEMATHESIS_SECONDS", "30"))
     schemathesis = os.path.join(os.path.dirname(sys.executable), "schemathesis")
     os.makedirs(work, exist_ok=True)
@@ -195,7 +196,9 @@ def main():
             for header in headers[dialect]:
                 command += ["-H", header]
             started = time.monotonic()
-            run = subprocess.run(command, capture_output=True, text=True)
+            # schemathesis keeps a cache in its working directory: the work directory, not the
+            # checkout.
+            run = subprocess.run(command, capture_output=True, text=True, cwd=work)
             elapsed = time.monotonic() - started
             output = run.stdout + run.stderr
             with open(os.path.join(work, f"{dialect}.txt"), "w") as file:

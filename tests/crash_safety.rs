@@ -6,35 +6,27 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{TestDb, free_port};
+use support::{TestDb, free_port, raw_http};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rosetta");
 const WRITERS: usize = 4;
 
 /// One request; the JSON answer, or `None` when no whole answer came (the gateway died).
 fn call(port: u16, method: &str, path: &str, body: &Value, token: Option<&str>) -> Option<Value> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .ok()?;
     let body = body.to_string();
     let auth = token.map_or(String::new(), |t| format!("X-Auth-Token: {t}\r\n"));
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let (_, body) = answer.split_once("\r\n\r\n")?;
-    serde_json::from_str(body).ok()
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    raw_http::exchange(address, request.as_bytes(), Duration::from_secs(20))?.json()
 }
 
 fn succeeded(answer: &Option<Value>) -> bool {

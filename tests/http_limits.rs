@@ -10,6 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use support::TestApp;
+use support::raw_http::{self, read_answer, status_of};
 
 /// A body-reading route of each dialect, with a body that starts like a real one.
 const BODY_ROUTES: &[(&str, &str, &str)] = &[
@@ -29,51 +30,7 @@ fn content_type(body: &str) -> &'static str {
 }
 
 fn connect(address: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-}
-
-/// Reads until the server closes the connection or a whole answer (head and declared body)
-/// is in; the answer's text.
-fn read_answer(stream: &mut TcpStream) -> String {
-    let mut bytes = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        match stream.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => bytes.extend_from_slice(&buffer[..n]),
-            Err(err) => panic!(
-                "no answer: {err} after {:?}",
-                String::from_utf8_lossy(&bytes)
-            ),
-        }
-        let text = String::from_utf8_lossy(&bytes);
-        if let Some(head_end) = text.find("\r\n\r\n") {
-            let length = text[..head_end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            if bytes.len() >= head_end + 4 + length {
-                break;
-            }
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn status_of(answer: &str) -> u16 {
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+    raw_http::connect(address, Duration::from_secs(10)).expect("connect")
 }
 
 #[actix_web::test]

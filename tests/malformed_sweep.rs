@@ -10,15 +10,15 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::ErrorKind;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use rosetta::dialects::kit::openapi;
 use rosetta::replay::transcript::{self, Body};
 use serde_json::{Map, Value, json};
-use support::TestApp;
+use support::{TestApp, raw_http};
 
 const DEFAULT_REQUESTS_PER_DIALECT: usize = 2_000;
 const SEED: u64 = 0x005e_ed0f_2026_1201;
@@ -592,88 +592,22 @@ struct Answer {
 }
 
 fn exchange(address: SocketAddr, wire: &Wire) -> Result<Option<Answer>, String> {
-    let mut stream = TcpStream::connect(address).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    // A server may answer and close before the whole request is written (a declared length
-    // it refuses): a failed write is not a failure, the answer is what counts.
-    let _ = stream.write_all(&wire.bytes);
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let mut bytes = Vec::new();
-    if let Err(err) = stream.read_to_end(&mut bytes)
-        && bytes.is_empty()
-    {
-        return match err.kind() {
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                Err("no answer within 10 s".to_owned())
-            }
+    match raw_http::send(address, &wire.bytes, Duration::from_secs(10), true) {
+        Ok(bytes) if bytes.is_empty() => Ok(None),
+        Ok(bytes) => raw_http::parse_answer(&bytes).map(|answer| {
+            Some(Answer {
+                status: answer.status,
+                content_type: answer.header("content-type").unwrap_or_default().to_owned(),
+                body: answer.body,
+            })
+        }),
+        Err(err) => match err.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => Err("no answer within 10 s".to_owned()),
+            ErrorKind::ConnectionRefused => Err(format!("connect: {err}")),
             // Reset by the server after refusing the request (HTTP layer): no answer.
             _ => Ok(None),
-        };
+        },
     }
-    if bytes.is_empty() {
-        return Ok(None);
-    }
-    let head_end = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no answer head in {:?}", String::from_utf8_lossy(&bytes)))?;
-    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("no status in {head:?}"))?;
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            let lower = l.to_ascii_lowercase();
-            lower
-                .strip_prefix("content-type:")
-                .map(|v| v.trim().to_owned())
-        })
-        .unwrap_or_default();
-    let mut body = bytes[head_end + 4..].to_vec();
-    let lower = head.to_ascii_lowercase();
-    if lower.contains("transfer-encoding: chunked") {
-        body = dechunk(&body);
-    } else if let Some(length) = lower.lines().find_map(|l| {
-        l.strip_prefix("content-length:")
-            .and_then(|v| v.trim().parse::<usize>().ok())
-    }) {
-        // Bytes the server took for a second request (a body sent without a length) are
-        // answered after this answer: they are not part of it.
-        body.truncate(length);
-    }
-    Ok(Some(Answer {
-        status,
-        content_type,
-        body,
-    }))
-}
-
-fn dechunk(mut body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(
-            String::from_utf8_lossy(&body[..line_end])
-                .split(';')
-                .next()
-                .unwrap_or("0")
-                .trim(),
-            16,
-        )
-        .unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = line_end + 2;
-        let end = (start + size).min(body.len());
-        out.extend_from_slice(&body[start..end]);
-        body = &body[(end + 2).min(body.len())..];
-    }
-    out
 }
 
 /// Whether an answer is in the dialect's own shape (its envelope, or one of the documented

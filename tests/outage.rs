@@ -6,14 +6,14 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Reply, TestApp, TestDb, test_settings};
+use support::{Reply, TestApp, TestDb, raw_http, test_settings};
 
 const MD5_OF_SECRET: &str = "5ebe2294ecd0e0f08eab7690d2a6ee69";
 
@@ -182,14 +182,11 @@ fn load(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Duration> {
                 )
             };
             let started = Instant::now();
-            let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-                continue;
-            };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-            let _ = stream.write_all(request.as_bytes());
-            let mut answer = String::new();
-            let _ = stream.read_to_string(&mut answer);
-            slowest = slowest.max(started.elapsed());
+            let address = SocketAddr::from(([127, 0, 0, 1], port));
+            match raw_http::send(address, request.as_bytes(), Duration::from_secs(30), false) {
+                Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                _ => slowest = slowest.max(started.elapsed()),
+            }
         }
         slowest
     })

@@ -951,15 +951,9 @@ async fn a_sealtalk_har_rebinds_its_session_cookie() {
 /// One raw HTTP/1.1 exchange (the request closes the connection); the whole answer and how
 /// long it took.
 fn raw_exchange(address: std::net::SocketAddr, request: &[u8]) -> (String, Duration) {
-    use std::io::{Read, Write};
     let started = Instant::now();
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
-    stream.write_all(request).unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
+    let answer = support::raw_http::send(address, request, Duration::from_secs(15), false)
+        .unwrap_or_default();
     (
         String::from_utf8_lossy(&answer).into_owned(),
         started.elapsed(),

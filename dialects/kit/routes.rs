@@ -1,6 +1,7 @@
 //! One route table per dialect: each path is written once, in [`route_table!`], which yields
 //! the actix mounting (with the wrong-method answer), the [`RouteDoc`] list with each route's
-//! document section, and the path patterns that record and replay match against.
+//! document section and OpenAPI description, and the path patterns that record and replay match
+//! against.
 
 use regex::Regex;
 

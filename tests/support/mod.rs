@@ -5,6 +5,8 @@
     reason = "each test binary uses a different part of the harness"
 )]
 
+pub mod raw_http;
+
 use std::sync::Arc;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
