@@ -24,17 +24,11 @@ async fn spawn() -> TestApp {
 }
 
 async fn post(app: &TestApp, path: &str, body: Value, cookie: Option<&str>) -> Reply {
-    let cookie_header = cookie.map(|c| format!("rong_im_auth={c}"));
-    let mut headers = vec![JSON];
-    if let Some(c) = &cookie_header {
-        headers.push(("Cookie", c.as_str()));
-    }
-    app.send(
+    app.post_json(
         "code_result",
-        "POST",
         path,
-        &headers,
-        body.to_string().as_bytes(),
+        &body,
+        cookie.map(|c| ("rong_im_auth", c)),
     )
     .await
 }

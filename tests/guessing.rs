@@ -324,19 +324,8 @@ async fn code_result_token_and_code_guessing() {
     let post = |path: &'static str, body: Value, cookie: Option<String>| {
         let app = &app;
         async move {
-            let cookie = cookie.map(|c| format!("rong_im_auth={c}"));
-            let mut headers = vec![JSON];
-            if let Some(cookie) = &cookie {
-                headers.push(("Cookie", cookie.as_str()));
-            }
-            app.send(
-                "code_result",
-                "POST",
-                path,
-                &headers,
-                body.to_string().as_bytes(),
-            )
-            .await
+            let cookie = cookie.as_deref().map(|c| ("rong_im_auth", c));
+            app.post_json("code_result", path, &body, cookie).await
         }
     };
     post(

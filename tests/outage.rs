@@ -372,15 +372,20 @@ async fn a_full_disk_fails_sqlite_writes_in_the_envelope_and_reads_go_on() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(write.status, 200);
     assert_eq!(write.json()["error_code"], json!(999), "{}", write.text());
-    let update = app
-        .send(
-            "struts",
-            "POST",
-            "/user/user!updateUser.action",
-            &[FORM, ("uid", &uid), ("accessToken", &token)],
-            "userVO.nickName=full".as_bytes(),
-        )
-        .await;
+    let update_nickname = |name: &'static str| {
+        let (app, uid, token) = (&app, uid.clone(), token.clone());
+        async move {
+            app.send(
+                "struts",
+                "POST",
+                "/user/user!updateUser.action",
+                &[FORM, ("uid", &uid), ("accessToken", &token)],
+                format!("userVO.nickName={name}").as_bytes(),
+            )
+            .await
+        }
+    };
+    let update = update_nickname("full").await;
     assert_eq!(
         update.json(),
         json!({"success": false, "info": "服务器内部错误"}),
@@ -421,16 +426,7 @@ async fn a_full_disk_fails_sqlite_writes_in_the_envelope_and_reads_go_on() {
         )
         .await;
     assert_eq!(write.json()["error_code"], json!(0), "{}", write.text());
-    let reply: Value = app
-        .send(
-            "struts",
-            "POST",
-            "/user/user!updateUser.action",
-            &[FORM, ("uid", &uid), ("accessToken", &token)],
-            "userVO.nickName=room".as_bytes(),
-        )
-        .await
-        .json();
+    let reply: Value = update_nickname("room").await.json();
     assert_eq!(reply["success"], json!(true), "{reply}");
     drop(app);
 }

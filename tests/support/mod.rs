@@ -261,6 +261,29 @@ impl TestApp {
         }
     }
 
+    /// A JSON POST to a dialect, with a `Cookie: <name>=<value>` when given.
+    pub async fn post_json(
+        &self,
+        listener: &str,
+        path: &str,
+        body: &serde_json::Value,
+        cookie: Option<(&str, &str)>,
+    ) -> Reply {
+        let cookie = cookie.map(|(name, value)| format!("{name}={value}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(cookie) = &cookie {
+            headers.push(("Cookie", cookie.as_str()));
+        }
+        self.send(
+            listener,
+            "POST",
+            path,
+            &headers,
+            body.to_string().as_bytes(),
+        )
+        .await
+    }
+
     pub async fn admin(&self, method: &str, path: &str, body: serde_json::Value) -> Reply {
         let bearer = format!("Bearer {ADMIN_TOKEN}");
         self.send(
