@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# The gateway's performance figures as ratios against a bare actix-web handler measured in the
+# same run (this machine is shared and noisy: absolute rates drift between runs, ratios much
+# less). Builds the release gateway and `examples/bench_peer` (the bare handler `GET /` → `ok`,
+# and a bcrypt timer), starts both, and for each backend (SQLite file, then a fresh PostgreSQL
+# database) prints every figure next to its goal:
+#
+#   - error_code `GET /api/user/<id>` / bare handler, 32 connections
+#   - reads (8 connections) during a 32-connection login flood / reads alone, and their p99
+#   - `POST /api/user/<id>/edit` (a committed write) at 32 connections: rate and p99
+#   - logins per second / the bcrypt bound (cores ÷ time of one verification at the cost)
+#   - idle RSS after start-up
+#   - one authenticated read of every dialect / bare handler, one login / the bcrypt bound
+#
+# Each measured row is taken between two runs of the bare handler, and its ratio is against
+# their mean, so that drift falls on both alike. Only answers with the right status and body
+# count (a wrk Lua check per row). Every request comes from one address, so the per-address
+# login limit is off (`security.login_attempts_per_ip_per_minute = 0`) — what is measured is
+# the gateway's own capacity. Needs wrk (apt-get install wrk), curl and, for PostgreSQL,
+# psql and a server (ROSETTA_BENCH_PG, default postgres://postgres@127.0.0.1:5432/postgres).
+#
+#   benches/ratios.sh                         # 5 s per run, both backends
+#   ROSETTA_BENCH_SECONDS=10 ROSETTA_BENCH_BACKENDS=sqlite benches/ratios.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${ROSETTA_BENCH_SECONDS:-5}
+BACKENDS=${ROSETTA_BENCH_BACKENDS:-sqlite postgres}
+PG_URL=${ROSETTA_BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+THREADS=2
+BCRYPT_COST=10
+
+command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 2; }
+cargo build --release --quiet --bin rosetta --example bench_peer
+peer=$PWD/target/release/examples/bench_peer
+gateway=$PWD/target/release/rosetta
+
+work=$(mktemp -d)
+pids=()
+pg_db=""
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    if [ -n "$pg_db" ]; then
+        PGOPTIONS=--client-min-messages=warning psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $pg_db" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 1 150); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "nothing answers at $1" >&2; return 1; }
+
+# Counts the answers with the expected status whose body contains EXPECT_BODY; the request
+# comes from METHOD, BODY and HEADERS (one "Name: value" per line).
+cat > "$work/check.lua" <<'LUA'
+local expect_status = tonumber(os.getenv("EXPECT_STATUS") or "200")
+local expect_body = os.getenv("EXPECT_BODY") or ""
+wrk.method = os.getenv("METHOD") or "GET"
+local body = os.getenv("BODY") or ""
+if body ~= "" then wrk.body = body end
+for line in string.gmatch(os.getenv("HEADERS") or "", "[^\n]+") do
+    local name, value = string.match(line, "^([^:]+):%s*(.*)$")
+    if name then wrk.headers[name] = value end
+end
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) ok = 0; bad = 0 end
+function response(status, headers, body)
+    if status == expect_status and string.find(body, expect_body, 1, true) then
+        ok = ok + 1
+    else
+        bad = bad + 1
+    end
+end
+function done(summary, latency, requests)
+    local good, wrong = 0, 0
+    for _, thread in ipairs(threads) do
+        good = good + thread:get("ok")
+        wrong = wrong + thread:get("bad")
+    end
+    io.write(string.format("CHECK %d %d %.0f %.0f\n", good, wrong,
+        latency:percentile(50), latency:percentile(99)))
+end
+LUA
+
+# wrk CONNECTIONS SECONDS URL [env assignments for check.lua…]: sets RATE (right answers per
+# second), WRONG (wrong answers), P50 and P99 (microseconds).
+measure() {
+    local connections=$1 seconds=$2 url=$3; shift 3
+    local out check
+    out=$(env "$@" wrk -t"$THREADS" -c"$connections" -d"${seconds}s" -s "$work/check.lua" "$url" 2>&1)
+    check=$(printf '%s\n' "$out" | awk '$1=="CHECK"')
+    if [ -z "$check" ]; then echo "wrk failed: $out" >&2; exit 1; fi
+    local good
+    read -r _ good WRONG P50 P99 <<<"$check"
+    RATE=$(awk -v g="$good" -v s="$seconds" 'BEGIN {printf "%.0f", g / s}')
+}
+
+bare_url=""
+# A row between two runs of the bare handler: sets RATIO (right answers per second of the row
+# over the bare handler's mean) and ROW_RATE, ROW_P99, ROW_WRONG.
+against_bare() {
+    local connections=$1 url=$2; shift 2
+    measure "$connections" "$SECS" "$bare_url" EXPECT_BODY=ok; local before=$RATE
+    measure "$connections" "$SECS" "$url" "$@"
+    ROW_RATE=$RATE ROW_P99=$P99 ROW_WRONG=$WRONG
+    measure "$connections" "$SECS" "$bare_url" EXPECT_BODY=ok; local after=$RATE
+    BARE_RATE=$(( (before + after) / 2 ))
+    RATIO=$(awk -v r="$ROW_RATE" -v b="$BARE_RATE" 'BEGIN {printf "%.2f", (b > 0 ? r / b : 0)}')
+}
+
+ms() { awk -v us="$1" 'BEGIN {printf "%.1f ms", us / 1000}'; }
+row() { printf '| %-62s | %-26s | %-16s |\n' "$1" "$2" "$3"; }
+wrong_note() { [ "$1" = 0 ] && echo "" || echo " ($1 wrong answers)"; }
+
+bare_port=$(free_port)
+"$peer" serve "127.0.0.1:$bare_port" & pids+=($!)
+bare_url="http://127.0.0.1:$bare_port/"
+wait_for "$bare_url"
+bcrypt_us=$("$peer" bcrypt "$BCRYPT_COST" 20)
+cores=$(nproc)
+bound=$(awk -v c="$cores" -v us="$bcrypt_us" 'BEGIN {printf "%.0f", c * 1000000 / us}')
+md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
+PASSWORD=bench-pass-1
+PASSWORD_MD5=$(md5 "$PASSWORD")
+
+for backend in $BACKENDS; do
+    case $backend in
+        sqlite) database_url="sqlite://$work/bench.db" ;;
+        postgres)
+            pg_db="rosetta_bench_$$"
+            PGOPTIONS=--client-min-messages=warning psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db"
+            database_url="${PG_URL%/*}/$pg_db" ;;
+        *) echo "unknown backend $backend (sqlite or postgres)" >&2; exit 2 ;;
+    esac
+    ops_port=$(free_port)
+    declare -A port=()
+    env_listen=()
+    for dialect in struts code_sec rest code_result error_code; do
+        port[$dialect]=$(free_port)
+        env_listen+=("ROSETTA__DIALECTS__${dialect^^}__LISTEN=127.0.0.1:${port[$dialect]}")
+    done
+    token=bench-admin-token-16
+    (cd "$work" && env RUST_LOG=warn "${env_listen[@]}" \
+        ROSETTA__DATABASE__URL="$database_url" \
+        ROSETTA__OPS__LISTEN="127.0.0.1:$ops_port" ROSETTA__OPS__ADMIN_TOKEN=$token \
+        ROSETTA__SECURITY__BCRYPT_COST=$BCRYPT_COST \
+        ROSETTA__SECURITY__LOGIN_ATTEMPTS_PER_IP_PER_MINUTE=0 \
+        "$gateway" serve) & gateway_pid=$!
+    pids+=("$gateway_pid")
+    ops="http://127.0.0.1:$ops_port"
+    wait_for "$ops/healthz"
+    rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$gateway_pid/status")
+
+    # One account per dialect (a login in one never ends another's session).
+    declare -A phone=() id=()
+    n=0
+    for dialect in struts code_sec rest code_result error_code; do
+        n=$((n + 1))
+        phone[$dialect]=1390000000$n
+        created=$(curl -sf -X POST "$ops/admin/users" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+            -d "{\"region\":\"86\",\"phone\":\"${phone[$dialect]}\",\"password\":\"$PASSWORD\",\"nickname\":\"bench$n\"}")
+        id[$dialect]=$(printf '%s' "$created" | sed -E 's/.*"id":([0-9]+).*/\1/')
+    done
+    url() { printf 'http://127.0.0.1:%s%s' "${port[$1]}" "$2"; }
+    json='Content-Type: application/json'
+    form='Content-Type: application/x-www-form-urlencoded'
+
+    ec_login="{\"username\":\"${phone[error_code]}\",\"password\":\"$PASSWORD\"}"
+    ec_token=$(curl -sf -X POST "$(url error_code /api/user/login)" -d "$ec_login" | sed -E 's/.*"token_id":"([^"]+)".*/\1/')
+    st_login="userVO.userName=${phone[struts]}&userVO.password=$PASSWORD_MD5"
+    st_token=$(curl -sf -D - -o /dev/null -X POST "$(url struts '/user/user!login.action')" -H "$form" -d "$st_login" \
+        | awk -F': ' 'tolower($1)=="accesstoken" {gsub("\r",""); print $2}')
+    cs_login="phone=${phone[code_sec]}&pwd=$PASSWORD_MD5"
+    cs_sec=$(curl -sf -X POST "$(url code_sec /user/login)" -H "$form" -d "$cs_login" | sed -E 's/.*"sec":"([^"]+)".*/\1/')
+    cr_login="{\"region\":\"86\",\"phone\":\"${phone[code_result]}\",\"password\":\"$PASSWORD\"}"
+    cr_answer=$(curl -sf -D "$work/cr_headers" -X POST "$(url code_result /user/login)" -H "$json" -d "$cr_login")
+    cr_wire_id=$(printf '%s' "$cr_answer" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+    cr_cookie=$(grep -i '^set-cookie:' "$work/cr_headers" | sed -E 's/^[^:]+: *([^;]+);.*/\1/')
+    rest_login="{\"tel\":{\"dialCode\":86,\"number\":${phone[rest]}},\"password\":\"$PASSWORD\"}"
+
+    echo
+    echo "## $backend — rosetta $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $cores cores, wrk -t$THREADS, $SECS s per run"
+    echo
+    row "measurement" "figure" "goal"
+    row "---" "---" "---"
+
+    against_bare 32 "$(url error_code "/api/user/${id[error_code]}")" EXPECT_BODY='"error_code":0'
+    row "error_code GET /api/user/<id> / bare handler (32 connections)" "$RATIO ($ROW_RATE vs $BARE_RATE/s)$(wrong_note "$ROW_WRONG")" "≥ 0.35"
+
+    # Reads alone, then the same reads beside a login flood.
+    read_args=(EXPECT_BODY='"error_code":0')
+    read_url=$(url error_code "/api/user/${id[error_code]}")
+    measure 8 "$SECS" "$read_url" "${read_args[@]}"; alone=$RATE
+    env METHOD=POST BODY="$ec_login" EXPECT_BODY='"error_code":0' \
+        wrk -t"$THREADS" -c32 -d"$((SECS + 2))s" -s "$work/check.lua" "$(url error_code /api/user/login)" > "$work/flood.txt" 2>&1 &
+    flood_pid=$!
+    sleep 1
+    measure 8 "$SECS" "$read_url" "${read_args[@]}"; beside=$RATE; beside_p99=$P99
+    wait "$flood_pid" || true
+    read -r _ logins_good logins_wrong _ _ <<<"$(awk '$1=="CHECK"' "$work/flood.txt")"
+    login_rate=$(awk -v g="$logins_good" -v s="$((SECS + 2))" 'BEGIN {printf "%.0f", g / s}')
+    row "reads during a 32-connection login flood / reads alone (8 conn.)" \
+        "$(awk -v a="$beside" -v b="$alone" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') ($beside vs $alone/s)" "≥ 0.70"
+    row "read p99 during that flood (8 connections)" "$(ms "$beside_p99")" "≤ 5 ms"
+    row "logins / bcrypt bound ($cores cores ÷ $(ms "$bcrypt_us") per verify)" \
+        "$(awk -v l="$login_rate" -v b="$bound" 'BEGIN {printf "%.2f", l / b}') ($login_rate vs $bound/s)$(wrong_note "$logins_wrong")" "≥ 0.90"
+
+    against_bare 32 "$(url error_code "/api/user/${id[error_code]}/edit")" \
+        METHOD=POST BODY='{"name":"bench"}' HEADERS="X-Auth-Token: $ec_token" EXPECT_BODY='"error_code":0'
+    row "POST /api/user/<id>/edit, committed writes (32 connections)" "$ROW_RATE/s, p99 $(ms "$ROW_P99"), $RATIO of bare$(wrong_note "$ROW_WRONG")" "p99 ≤ 50 ms, ≥ 4,800/s"
+    row "idle RSS after start-up" "$((rss_kib / 1024)) MiB" "≤ 64 MiB"
+
+    # One authenticated read and one login of every dialect.
+    read_row() {
+        local label=$1; shift
+        against_bare 32 "$@"
+        row "$label / bare handler" "$RATIO ($ROW_RATE/s, p99 $(ms "$ROW_P99"))$(wrong_note "$ROW_WRONG")" "≥ 0.35"
+    }
+    read_row "struts readUser" "$(url struts '/user/user!readUser.action')" \
+        METHOD=POST HEADERS=$'uid: '"${id[struts]}"$'\naccessToken: '"$st_token" EXPECT_BODY='"success":true'
+    read_row "code_sec getUserInfo" "$(url code_sec /user/getUserInfo)" \
+        METHOD=POST HEADERS="$form" BODY="uid=${id[code_sec]}&sec=$cs_sec" EXPECT_BODY='"code":"200"'
+    read_row "rest GET /users/<id>" "$(url rest "/users/${id[rest]}")" EXPECT_BODY='"userId"'
+    read_row "code_result GET /user/<id> (cookie)" "$(url code_result "/user/$cr_wire_id")" \
+        HEADERS="Cookie: $cr_cookie" EXPECT_BODY='"code":200'
+    read_row "error_code GET /api/user/<id>" "$(url error_code "/api/user/${id[error_code]}")" EXPECT_BODY='"error_code":0'
+    # Logins are bound by bcrypt, not by the bare handler: each against the bcrypt bound.
+    login_row() {
+        local label=$1; shift
+        measure 32 "$SECS" "$@"
+        row "$label / bcrypt bound" \
+            "$(awk -v l="$RATE" -v b="$bound" 'BEGIN {printf "%.2f", l / b}') ($RATE/s, p99 $(ms "$P99"))$(wrong_note "$WRONG")" "≥ 0.90"
+    }
+    login_row "struts login" "$(url struts '/user/user!login.action')" \
+        METHOD=POST HEADERS="$form" BODY="$st_login" EXPECT_BODY='"success":true'
+    login_row "code_sec login" "$(url code_sec /user/login)" \
+        METHOD=POST HEADERS="$form" BODY="$cs_login" EXPECT_BODY='"code":"200"'
+    login_row "rest signin" "$(url rest /users/signin)" \
+        METHOD=POST HEADERS="$json" BODY="$rest_login" EXPECT_BODY='"userId"'
+    login_row "code_result login" "$(url code_result /user/login)" \
+        METHOD=POST HEADERS="$json" BODY="$cr_login" EXPECT_BODY='"code":200'
+    login_row "error_code login" "$(url error_code /api/user/login)" \
+        METHOD=POST BODY="$ec_login" EXPECT_BODY='"error_code":0'
+
+    kill -TERM "$gateway_pid" 2>/dev/null; wait "$gateway_pid" 2>/dev/null || true
+    unset 'pids[-1]'
+done
+echo
+echo "bare handler: GET / → ok (examples/bench_peer.rs); bcrypt cost $BCRYPT_COST: $(ms "$bcrypt_us") per verification"
