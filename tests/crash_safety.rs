@@ -197,6 +197,17 @@ fn try_start(db: &TestDb, dir: &std::path::Path) -> Option<Gateway> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Listening is not yet serving: the checks start once the database answers too.
+    let readyz = b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let ops = SocketAddr::from(([127, 0, 0, 1], ops));
+    while raw_http::exchange(ops, readyz, Duration::from_secs(5)).is_none_or(|a| a.status != 200) {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("the gateway was not ready within 60 s: {said}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Some(Gateway { child, port })
 }
 
@@ -208,6 +219,7 @@ fn check_everything_acknowledged(port: u16, ledger: &Ledger) -> usize {
         let passwords: Vec<&String> = std::iter::once(&account.password)
             .chain(account.pending_password.iter())
             .collect();
+        let mut answers = Vec::new();
         let logged_in = passwords.iter().find_map(|password| {
             let answer = call(
                 port,
@@ -216,10 +228,13 @@ fn check_everything_acknowledged(port: u16, ledger: &Ledger) -> usize {
                 &json!({"username": username, "password": password}),
                 None,
             );
+            answers.push(answer.clone());
             succeeded(&answer).then(|| answer.unwrap()["data"]["userid"].clone())
         });
         let Some(id) = logged_in else {
-            panic!("{username}: no acknowledged password logs in ({account:?})");
+            panic!(
+                "{username}: no acknowledged password logs in ({account:?}); the gateway answered {answers:?}"
+            );
         };
         let detail = call(
             port,
