@@ -363,6 +363,19 @@ fn replay_passes_in_process_with_junit_and_fails_with_the_pointer() {
     let passed: usize = closing.split_whitespace().next().unwrap().parse().unwrap();
     assert_eq!(assert_valid_junit(&junit), passed);
 
+    // Every answer is also one its dialect's OpenAPI document allows.
+    let checked = Command::new(BIN)
+        .arg("replay")
+        .args(transcripts())
+        .arg("--check-schema")
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+
     // A deliberately altered expected value: exit 1, the pointer with expected and actual.
     let mut altered: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(

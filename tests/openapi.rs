@@ -201,6 +201,47 @@ async fn the_ops_listener_serves_each_dialects_document_with_its_address_and_pre
     assert_eq!(without_suffix.status, 404);
 }
 
+#[cfg(feature = "error_code")]
+#[test]
+fn answers_are_judged_by_status_content_type_and_body() {
+    let spec = rosetta::dialects::find("error_code").unwrap();
+    let json = Some("application/json;charset=utf-8;");
+    let login = br#"{"error_code":0,"error_msg":"success","data":{"token_id":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0","userid":"100000"}}"#;
+    let check = |method, path, status, content_type, body: &[u8]| {
+        openapi::check_answer(spec, method, path, status, content_type, body)
+    };
+    assert!(check("POST", "/api/user/login", 200, json, login).is_empty());
+    // A refusal is the same envelope without data; other statuses fall to `default`.
+    let refusal = "{\"error_code\":1,\"error_msg\":\"请求失败，密码错误\"}".as_bytes();
+    assert!(check("POST", "/api/user/login", 200, json, refusal).is_empty());
+    assert!(check("POST", "/api/user/login", 413, json, refusal).is_empty());
+    let wrong_type = br#"{"error_code":"0","error_msg":"success"}"#;
+    assert_eq!(
+        check("POST", "/api/user/login", 200, json, wrong_type),
+        ["status 200: /error_code: \"0\" is not integer"]
+    );
+    let extra_key = br#"{"error_code":0,"error_msg":"success","debug":1}"#;
+    assert_eq!(
+        check("POST", "/api/user/logout", 200, json, extra_key),
+        ["status 200: /: `debug` is not a documented key"]
+    );
+    assert_eq!(
+        check("POST", "/api/user/login", 200, Some("text/html"), login),
+        ["status 200: Content-Type text/html is not documented"]
+    );
+    assert_eq!(
+        check("POST", "/api/user/login", 200, None, login),
+        ["status 200: no Content-Type"]
+    );
+    assert!(check("POST", "/api/user/login", 200, json, b"not json")[0].contains("is not JSON"));
+    // Paths no route serves, and methods a route does not take, are not judged here.
+    assert!(check("POST", "/api/nothing", 200, None, b"").is_empty());
+    assert!(check("DELETE", "/api/user/login", 200, None, b"").is_empty());
+    // The detail route's id parameter: digits only.
+    let detail = br#"{"error_code":0,"error_msg":"success","data":{"id":"100000","name":"n","sex":"0","century":null,"mobile":null,"pushable":"1"}}"#;
+    assert!(check("GET", "/api/user/100000", 200, json, detail).is_empty());
+}
+
 #[test]
 fn unspecified_addresses_are_written_as_loopback() {
     assert_eq!(
