@@ -54,13 +54,24 @@ pub fn sms() -> Operation {
         )
 }
 
-pub fn register() -> Operation {
-    route("注册接口", &["uid", "sec", "user_role"])
+/// The fields of the phone-and-password endpoints (reg, login, pwd), with the SMS code where
+/// the endpoint takes one.
+fn by_phone(operation: Operation, with_code: bool) -> Operation {
+    let operation = operation
         .required("phone", schema::string(), PHONE)
-        .optional("xid", schema::string(), XID)
-        .required("yzm", schema::string(), YZM)
+        .optional("xid", schema::string(), XID);
+    let operation = if with_code {
+        operation.required("yzm", schema::string(), YZM)
+    } else {
+        operation
+    };
+    operation
         .required("pwd", schema::string(), PWD)
         .optional("utime", schema::string(), UTIME)
+}
+
+pub fn register() -> Operation {
+    by_phone(route("注册接口", &["uid", "sec", "user_role"]), true)
 }
 
 pub fn check_finish_user_info() -> Operation {
@@ -91,20 +102,11 @@ pub fn reg_detail() -> Operation {
 }
 
 pub fn login() -> Operation {
-    route("用户登录接口", &["uid", "sec", "user_role"])
-        .required("phone", schema::string(), PHONE)
-        .optional("xid", schema::string(), XID)
-        .required("pwd", schema::string(), PWD)
-        .optional("utime", schema::string(), UTIME)
+    by_phone(route("用户登录接口", &["uid", "sec", "user_role"]), false)
 }
 
 pub fn reset_password() -> Operation {
-    route("忘记密码接口", &[])
-        .required("phone", schema::string(), PHONE)
-        .optional("xid", schema::string(), XID)
-        .required("yzm", schema::string(), YZM)
-        .required("pwd", schema::string(), PWD)
-        .optional("utime", schema::string(), UTIME)
+    by_phone(route("忘记密码接口", &[]), true)
 }
 
 pub fn logout() -> Operation {
