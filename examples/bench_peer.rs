@@ -1,7 +1,8 @@
 //! The benchmark's yardsticks (`benches/ratios.sh`): `serve ADDR` runs a bare actix-web handler
 //! (`GET /` → `ok`, as many workers as the gateway), and `bcrypt COST N` prints how long one
 //! bcrypt verification takes at that cost, in microseconds — the bound logins are measured
-//! against.
+//! against; `hash COST SECRET` prints a bcrypt hash of SECRET (`benches/seed.sh` stores one for
+//! every seeded account).
 
 use std::time::Instant;
 
@@ -30,8 +31,13 @@ fn main() -> std::io::Result<()> {
             );
             Ok(())
         }
+        ["hash", cost, secret] => {
+            let cost: u32 = cost.parse().map_err(invalid)?;
+            println!("{}", bcrypt::hash(secret, cost).map_err(invalid)?);
+            Ok(())
+        }
         _ => {
-            eprintln!("usage: bench_peer serve ADDR | bcrypt COST ROUNDS");
+            eprintln!("usage: bench_peer serve ADDR | bcrypt COST ROUNDS | hash COST SECRET");
             std::process::exit(2);
         }
     }

@@ -22,16 +22,17 @@ use crate::ops::{self, OpsState};
 use crate::replay::recorder::{Recorder, record};
 use crate::service::sms_sender::WebhookSender;
 use crate::service::{
-    Clock, CoreConfig, LoginPolicy, PasswordHasher, Service, SmsPolicy, SmsSender, SystemClock,
-    TestHooks,
+    Clock, CoreConfig, Database, LoginPolicy, PasswordHasher, Service, SmsPolicy, SmsSender,
+    SystemClock, TestHooks,
 };
 use crate::settings::{HttpSettings, Settings, SmsProvider};
 use crate::storage::{self, DatabaseUrl};
 
 /// How long a request may wait for a pooled connection before it fails.
 const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a login may wait for the bcrypt queue before the core answers "busy".
-const HASH_QUEUE_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a password hash may take, waiting for a hashing thread included, before the core
+/// answers "busy": with the login's database work the answer goes out within 2 s.
+const HASH_DEADLINE: Duration = Duration::from_millis(1500);
 /// How long in-flight requests get to finish at shutdown.
 const SHUTDOWN_GRACE_SECS: u64 = 30;
 
@@ -41,7 +42,9 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
     let pool_size = settings.database.pool_size;
     let failures = storage::ConnectFailures::default();
     let recorded = failures.clone();
+    let pool_url = url.clone();
     let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<storage::Pool> {
+        let url = pool_url;
         let pool = storage::build_pool(&url, pool_size, POOL_CHECKOUT_TIMEOUT, recorded)
             .with_context(|| format!("opening {}", storage::redact_url(&display_url(&url))))?;
         let mut conn = pool.get()?;
@@ -56,7 +59,7 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let cost = settings.security.bcrypt_cost;
     let hasher =
-        tokio::task::spawn_blocking(move || PasswordHasher::new(cost, cores, HASH_QUEUE_DEADLINE))
+        tokio::task::spawn_blocking(move || PasswordHasher::new(cost, cores, HASH_DEADLINE))
             .await??;
     let sms = match settings.sms.provider {
         SmsProvider::Log => SmsSender::Log,
@@ -82,7 +85,30 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
             fixed_code: settings.testing.fixed_code.clone(),
         },
     };
-    Ok(Service::new((pool, failures), clock, config, hasher, sms))
+    Ok(Service::new(
+        Database {
+            pool,
+            failures,
+            threads: storage_threads(&url, pool_size, cores),
+            url,
+        },
+        clock,
+        config,
+        hasher,
+        sms,
+    )?)
+}
+
+/// How many threads run database work. One connection of the pool stays free for readiness
+/// probes. SQLite work is CPU work on pages in memory, which more threads than cores only
+/// slow down with switching (its writes go to the writer thread, outside the pool);
+/// PostgreSQL work mostly waits for the server, so each connection gets a thread.
+fn storage_threads(url: &DatabaseUrl, pool_size: u32, cores: usize) -> usize {
+    let spare = usize::try_from(pool_size.saturating_sub(1).max(1)).unwrap_or(1);
+    match url.backend() {
+        storage::Backend::Sqlite => spare.min(cores),
+        storage::Backend::Postgres => spare,
+    }
 }
 
 fn display_url(url: &DatabaseUrl) -> String {

@@ -1274,10 +1274,14 @@ async fn the_social_graph_and_incremental_sync() {
 
 #[actix_web::test]
 async fn a_full_hashing_queue_answers_busy() {
-    let hasher = PasswordHasher::new(4, 1, Duration::from_millis(1)).unwrap();
-    // The only slot is taken, whatever the machine's speed: the next hash cannot get one.
-    let held = hasher.slot().await.unwrap();
+    let hasher = PasswordHasher::new(4, 1, Duration::from_millis(300)).unwrap();
+    // The only thread is taken, whatever the machine's speed: the next hash waits out its
+    // deadline and is refused.
+    let held = hasher.occupy();
+    let started = std::time::Instant::now();
     assert_eq!(hasher.hash("b".into()).await, Err(CoreError::Busy));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(started.elapsed() < Duration::from_secs(2));
     assert!(matches!(
         hasher.verify_dummy("b".into()).await,
         Err(CoreError::Busy)

@@ -26,7 +26,8 @@ fn connect(db: &TestDb) -> (storage::Pool, storage::PooledConnection) {
             "20261121000000".to_owned(),
             "20261201000000".to_owned(),
             "20261202000000".to_owned(),
-            "20261203000000".to_owned()
+            "20261203000000".to_owned(),
+            "20261204000000".to_owned(),
         ]
     );
     assert!(
@@ -241,13 +242,38 @@ fn sessions_are_found_by_hash_and_dialect() {
             storage::sessions::delete_of_user_in_dialect(conn, alice, "struts").unwrap(),
             1
         );
-        assert_eq!(storage::sessions::purge_expired(conn, 5).unwrap(), 0);
-        assert_eq!(storage::sessions::purge_expired(conn, 11).unwrap(), 1);
+        assert_eq!(storage::sessions::purge_expired(conn, 5, 100).unwrap(), 0);
+        assert_eq!(storage::sessions::purge_expired(conn, 11, 100).unwrap(), 1);
         storage::sessions::insert(conn, &session).unwrap();
         assert_eq!(
             storage::sessions::delete_all_of_user(conn, alice).unwrap(),
             1
         );
+        // Purges go a bounded batch at a time, and only take what expired.
+        for n in 0..25 {
+            let expired = SessionRow {
+                token_hash: format!("expired-{n}"),
+                expires_at: 10,
+                ..session.clone()
+            };
+            storage::sessions::insert(conn, &expired).unwrap();
+        }
+        let alive = SessionRow {
+            token_hash: "alive".into(),
+            expires_at: 1_000,
+            ..session.clone()
+        };
+        storage::sessions::insert(conn, &alive).unwrap();
+        let batches: Vec<usize> = (0..4)
+            .map(|_| storage::sessions::purge_expired(conn, 11, 10).unwrap())
+            .collect();
+        assert_eq!(batches, [10, 10, 5, 0]);
+        assert!(
+            storage::sessions::find(conn, "alive", "error_code")
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(storage::sessions::delete(conn, "alive").unwrap(), 1);
         for hash in ["keep", "drop1", "drop2"] {
             let row = SessionRow {
                 token_hash: hash.into(),
@@ -335,7 +361,7 @@ fn throttle_counters_and_the_outbox() {
             storage::sms::counter_value(conn, "s", "other", 0).unwrap(),
             0
         );
-        assert_eq!(storage::sms::purge_counters(conn, 30).unwrap(), 1);
+        assert_eq!(storage::sms::purge_counters(conn, 30, 100).unwrap(), 1);
         for (sent_at, code) in [(1, "111111"), (3, "333333"), (2, "222222")] {
             storage::sms::push_outbox(
                 conn,

@@ -14,7 +14,9 @@ use super::{Config, State};
 use crate::dialects::DialectContext;
 use crate::dialects::kit::{Params, client_ip, cookie_value, read_body};
 use crate::domain::UserId;
+use crate::domain::profile::ProfileCard;
 use crate::domain::token::TokenShape;
+use crate::service::profiles::Whose;
 use crate::service::sessions::{Expect, SessionSpec};
 
 /// Requests of this API are small JSON objects.
@@ -62,24 +64,28 @@ pub async fn caller(
     ctx: &DialectContext,
     config: &Config,
 ) -> Result<Caller, Failure> {
-    let token = cookie_value(req, &config.cookie_name)
-        .ok_or_else(|| Failure::Text(TextError::not_logged_in()))?;
+    let token = session_token(req, config)?;
+    let from = client_ip(req);
     let session = ctx
         .service
-        .authenticate(
-            super::SPEC.id,
-            &token,
-            Expect {
-                from: client_ip(req).as_deref(),
-                ..Expect::NOTHING
-            },
-        )
+        .authenticate(super::SPEC.id, &token, from_address(from.as_deref()))
         .await
         .map_err(|err| core_error(&err))?;
     Ok(Caller {
         user_id: session.user_id,
         token,
     })
+}
+
+fn session_token(req: &HttpRequest, config: &Config) -> Result<String, Failure> {
+    cookie_value(req, &config.cookie_name).ok_or_else(|| Failure::Text(TextError::not_logged_in()))
+}
+
+fn from_address(from: Option<&str>) -> Expect<'_> {
+    Expect {
+        from,
+        ..Expect::NOTHING
+    }
 }
 
 /// The body as the original's body parser read it: JSON (also without a Content-Type); an
@@ -108,6 +114,31 @@ pub async fn logged_in(
     let params = body(req, payload).await?;
     let caller = caller(req, &state.ctx, &state.config).await?;
     Ok((caller, preprocess(params, state)?))
+}
+
+/// As [`logged_in`] for a read of one user's card: the session and the card in one round
+/// trip; the card is `None` when the id names nobody.
+pub async fn logged_in_with_card(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &State,
+    user_id: UserId,
+) -> Result<(Params, Option<ProfileCard>), Failure> {
+    let params = body(req, payload).await?;
+    let token = session_token(req, &state.config)?;
+    let from = client_ip(req);
+    let (_, card) = state
+        .ctx
+        .service
+        .authenticated_card(
+            super::SPEC.id,
+            &token,
+            from_address(from.as_deref()),
+            Whose::User(user_id),
+        )
+        .await
+        .map_err(|err| core_error(&err))?;
+    Ok((preprocess(params, state)?, card))
 }
 
 /// The preprocessor, property by property in body order: a name ending in `Id` or `Ids` is

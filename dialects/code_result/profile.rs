@@ -78,9 +78,30 @@ async fn user_by_path(
     payload: web::Payload,
     state: &State,
 ) -> Result<Reply, Failure> {
-    auth::logged_in(req, payload, state).await?;
-    let segment = req.match_info().get("id").unwrap_or_default().to_owned();
-    user_by_segment(&state.ctx, &state.config, &segment).await
+    let segment = req.match_info().get("id").unwrap_or_default();
+    let Some(id) = decode_user_id(&state.config, segment) else {
+        auth::logged_in(req, payload, state).await?;
+        return Err(unknown_user());
+    };
+    let (_, card) = auth::logged_in_with_card(req, payload, state, id).await?;
+    let card = card.ok_or_else(unknown_user)?;
+    Ok(card_reply(&state.ctx, &state.config, &card))
+}
+
+fn unknown_user() -> Failure {
+    Failure::not_found(text::UNKNOWN_USER)
+}
+
+fn decode_user_id(config: &Config, segment: &str) -> Option<i64> {
+    config
+        .ids
+        .decode(segment)
+        .and_then(|id| i64::try_from(id).ok())
+}
+
+fn card_reply(ctx: &DialectContext, config: &Config, card: &ProfileCard) -> Reply {
+    let with_messages = ctx.service.config().testing.enabled;
+    super::wire::Business::ok(Some(card_json(config, card))).render(with_messages)
 }
 
 /// The `/:id` route's answer for a path segment: an id that does not decode, or names nobody,
@@ -91,22 +112,16 @@ pub async fn user_by_segment(
     config: &Config,
     segment: &str,
 ) -> Result<Reply, Failure> {
-    let unknown = || Failure::not_found(text::UNKNOWN_USER);
-    let id = config
-        .ids
-        .decode(segment)
-        .and_then(|id| i64::try_from(id).ok())
-        .ok_or_else(unknown)?;
+    let id = decode_user_id(config, segment).ok_or_else(unknown_user)?;
     let card = ctx
         .service
         .profile_card(id)
         .await
         .map_err(|err| match err {
-            CoreError::UserNotFound => unknown(),
+            CoreError::UserNotFound => unknown_user(),
             other => core_error(&other),
         })?;
-    let with_messages = ctx.service.config().testing.enabled;
-    Ok(super::wire::Business::ok(Some(card_json(config, &card))).render(with_messages))
+    Ok(card_reply(ctx, config, &card))
 }
 
 /// `GET /user/batch?id=…&id=…` (route 20): ids that do not decode or name nobody are

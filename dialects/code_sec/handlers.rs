@@ -266,8 +266,7 @@ pub async fn logout(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answ
 /// what is unset; `recommend_phone` is the recommender's phone.
 pub async fn user_info(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let params = params(&req, payload).await?;
-    let caller = auth::authenticate(&state, &req, &params).await?;
-    let profile = profile(&state, caller.user_id).await?;
+    let (_, profile) = auth::authenticate_profile(&state, &req, &params).await?;
     let recommend_phone = match state.ctx.service.recommender_phone(&profile).await {
         Ok(phone) => phone.map(|p| p.number().to_owned()).unwrap_or_default(),
         Err(CoreError::UserNotFound) => String::new(),

@@ -20,6 +20,7 @@ use crate::domain::profile::{Gender, Profile, ProfilePatch, TextField};
 use crate::domain::social::{MemberSettings, NotifyMode};
 use crate::domain::{CoreError, UserId};
 use crate::service::accounts::{CallerSession, NewAccount, NewPhone};
+use crate::service::profiles::Whose;
 use crate::service::sessions::SessionSpec;
 use crate::service::sms::{CodeRequest, PhoneMust, SmsRules};
 
@@ -153,6 +154,14 @@ async fn user_data(req: &HttpRequest, state: &State, user_id: UserId) -> Result<
         .profile(user_id)
         .await
         .map_err(|err| core_error(&err))?;
+    user_data_of(req, state, profile).await
+}
+
+async fn user_data_of(
+    req: &HttpRequest,
+    state: &State,
+    profile: Profile,
+) -> Result<UserData, Failure> {
     Ok(UserData {
         user_vo: user_vo(req, state, profile).await?,
     })
@@ -205,25 +214,37 @@ pub async fn login(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answe
 /// `userId`) names.
 pub async fn read_user(req: HttpRequest, payload: web::Payload, state: Ctx) -> Answer {
     let params = params(&req, payload).await?;
-    let caller = auth::authenticate(&state.ctx, &req).await?;
-    let named = match optional(&params, "userVO.userId")? {
-        Some(id) => Some(id),
-        None => optional(&params, "userId")?,
+    let whose = match named_user(&params) {
+        Ok(whose) => whose,
+        Err(failure) => {
+            // The session is judged before the parameters.
+            auth::authenticate(&state.ctx, &req).await?;
+            return Err(failure.into());
+        }
     };
-    let user_id = match named {
-        Some(id) => id.parse::<UserId>().map_err(|_| {
-            param_error(ParamError {
-                name: "userVO.userId".to_owned(),
-                kind: ParamErrorKind::Malformed,
-            })
-        })?,
-        None => caller.user_id,
-    };
-    let data = user_data(&req, &state, user_id).await?;
+    let (caller, profile) = auth::authenticate_profile(&state.ctx, &req, whose).await?;
+    let data = user_data_of(&req, &state, profile).await?;
     Ok(auth::with_session(
         wire::success("获取用户信息成功", Some(&data)),
         &caller,
     ))
+}
+
+/// Whose profile `readUser` reads: `userVO.userId` (or `userId`), else the caller's.
+fn named_user(params: &Params) -> Result<Whose, Failure> {
+    let named = match optional(params, "userVO.userId")? {
+        Some(id) => Some(id),
+        None => optional(params, "userId")?,
+    };
+    match named {
+        Some(id) => id.parse::<UserId>().map(Whose::User).map_err(|_| {
+            param_error(ParamError {
+                name: "userVO.userId".to_owned(),
+                kind: ParamErrorKind::Malformed,
+            })
+        }),
+        None => Ok(Whose::Caller),
+    }
 }
 
 /// The profile fields of `updateUser`, by the document's names; each is read with either

@@ -8,8 +8,8 @@ use crate::domain::identity::{LoginName, Username};
 use crate::domain::phone::Phone;
 use crate::domain::profile::{ProfilePatch, TextField};
 use crate::domain::{CoreError, Field, FieldReason, UserId};
+use crate::storage;
 use crate::storage::models::{CredentialRow, UserChanges};
-use crate::storage::{self, write_tx};
 
 const MINUTE_MS: i64 = 60_000;
 /// First lockout after the threshold; each further wrong password doubles it, up to an hour.
@@ -160,42 +160,38 @@ impl Service {
             row.nickname = Some(String::new());
         }
         let username = account.username.clone();
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                let id = storage::users::insert_user(conn, &row)?;
-                if let Some(nickname) = nickname_from_id {
-                    let named = UserChanges {
-                        nickname: Some(nickname(id)),
-                        ..UserChanges::default()
-                    };
-                    storage::users::update(conn, id, &named)?;
-                }
-                if let Some(phone) = &phone
-                    && storage::users::claim_phone(conn, id, phone.region(), phone.number())?
-                        .is_none()
-                {
-                    return Err(CoreError::PhoneAlreadyRegistered);
-                }
-                if let Some(name) = &username
-                    && storage::users::claim_username(conn, id, &name.key(), name.as_str())?
-                        .is_none()
-                {
-                    return Err(CoreError::UsernameTaken);
-                }
-                storage::users::insert_credential(
-                    conn,
-                    &CredentialRow {
-                        user_id: id,
-                        password_hash: hash,
-                        failed_attempts: 0,
-                        locked_until: 0,
-                        last_login_at: None,
-                        updated_at: now,
-                    },
-                )?;
-                storage::users::insert_data_versions(conn, id)?;
-                Ok(id)
-            })
+        self.write(move |conn| {
+            let id = storage::users::insert_user(conn, &row)?;
+            if let Some(nickname) = nickname_from_id {
+                let named = UserChanges {
+                    nickname: Some(nickname(id)),
+                    ..UserChanges::default()
+                };
+                storage::users::update(conn, id, &named)?;
+            }
+            if let Some(phone) = &phone
+                && storage::users::claim_phone(conn, id, phone.region(), phone.number())?.is_none()
+            {
+                return Err(CoreError::PhoneAlreadyRegistered);
+            }
+            if let Some(name) = &username
+                && storage::users::claim_username(conn, id, &name.key(), name.as_str())?.is_none()
+            {
+                return Err(CoreError::UsernameTaken);
+            }
+            storage::users::insert_credential(
+                conn,
+                &CredentialRow {
+                    user_id: id,
+                    password_hash: hash,
+                    failed_attempts: 0,
+                    locked_until: 0,
+                    last_login_at: None,
+                    updated_at: now,
+                },
+            )?;
+            storage::users::insert_data_versions(conn, id)?;
+            Ok(id)
         })
         .await
     }
@@ -248,7 +244,7 @@ impl Service {
         if let Some(ip) = counted_ip {
             let ip = ip.to_owned();
             let attempts = self
-                .db(move |conn| {
+                .write(move |conn| {
                     storage::sms::hit_counter(conn, LOGIN_IP_SCOPE, &ip, minute)
                         .map_err(CoreError::from)
                 })
@@ -281,24 +277,22 @@ impl Service {
         let legacy = StoredHash::parse(&stored).is_legacy();
         if !self.inner.hasher.verify_stored(password, stored).await? {
             let threshold = i64::from(policy.lockout_threshold);
-            self.db(move |conn| {
-                write_tx(conn, |conn| {
-                    if threshold == 0 {
-                        return Ok(());
-                    }
-                    let from_address = i64::from(storage::users::count_failed_login_from(
-                        conn, user_id, &address, now,
-                    )?);
-                    if let Some(until) = lock_end(from_address, threshold, now) {
-                        storage::users::lock_address(conn, user_id, &address, until)?;
-                    }
-                    let everywhere = i64::from(storage::users::count_failed_login(conn, user_id)?);
-                    let ceiling = threshold.saturating_mul(ACCOUNT_LOCK_FACTOR);
-                    if let Some(until) = lock_end(everywhere, ceiling, now) {
-                        storage::users::lock_until(conn, user_id, until)?;
-                    }
-                    Ok::<_, CoreError>(())
-                })
+            self.write(move |conn| {
+                if threshold == 0 {
+                    return Ok(());
+                }
+                let from_address = i64::from(storage::users::count_failed_login_from(
+                    conn, user_id, &address, now,
+                )?);
+                if let Some(until) = lock_end(from_address, threshold, now) {
+                    storage::users::lock_address(conn, user_id, &address, until)?;
+                }
+                let everywhere = i64::from(storage::users::count_failed_login(conn, user_id)?);
+                let ceiling = threshold.saturating_mul(ACCOUNT_LOCK_FACTOR);
+                if let Some(until) = lock_end(everywhere, ceiling, now) {
+                    storage::users::lock_until(conn, user_id, until)?;
+                }
+                Ok::<_, CoreError>(())
             })
             .await?;
             return Err(CoreError::WrongPassword);
@@ -318,18 +312,16 @@ impl Service {
             None
         };
         let refund = counted_ip.map(str::to_owned);
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if let Some(hash) = &upgrade {
-                    storage::users::set_password(conn, user_id, hash, now)?;
-                }
-                storage::users::record_login(conn, user_id, now)?;
-                storage::users::forget_failed_logins(conn, user_id, Some(&address))?;
-                if let Some(ip) = &refund {
-                    storage::sms::refund_counter(conn, LOGIN_IP_SCOPE, ip, minute)?;
-                }
-                Ok(())
-            })
+        self.write(move |conn| {
+            if let Some(hash) = &upgrade {
+                storage::users::set_password(conn, user_id, hash, now)?;
+            }
+            storage::users::record_login(conn, user_id, now)?;
+            storage::users::forget_failed_logins(conn, user_id, Some(&address))?;
+            if let Some(ip) = &refund {
+                storage::sms::refund_counter(conn, LOGIN_IP_SCOPE, ip, minute)?;
+            }
+            Ok(())
         })
         .await?;
         Ok(user_id)
@@ -346,7 +338,7 @@ impl Service {
     ) -> Result<(), CoreError> {
         let stored = self.legacy_stored_hash(legacy).await?;
         let now = self.now_ms();
-        self.db(
+        self.write(
             move |conn| match storage::users::set_password(conn, user_id, &stored, now)? {
                 0 => Err(CoreError::UserNotFound),
                 _ => Ok(()),
@@ -410,38 +402,35 @@ impl Service {
         row.created_at = Some(user.created_at.unwrap_or(now));
         row.updated_at = Some(now);
         let (id, phone, username) = (user.id, user.phone, user.username);
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if let Some(outcome) = existing_import(conn, id, &phone, &username)? {
-                    return Ok(outcome);
-                }
-                storage::users::insert_user_with_id(conn, id, &row)?;
-                if let Some(p) = &phone
-                    && storage::users::claim_phone(conn, id, p.region(), p.number())?.is_none()
-                {
-                    return Err(CoreError::PhoneAlreadyRegistered);
-                }
-                if let Some(name) = &username
-                    && storage::users::claim_username(conn, id, &name.key(), name.as_str())?
-                        .is_none()
-                {
-                    return Err(CoreError::UsernameTaken);
-                }
-                storage::users::insert_credential(
-                    conn,
-                    &CredentialRow {
-                        user_id: id,
-                        password_hash: stored,
-                        failed_attempts: 0,
-                        locked_until: 0,
-                        last_login_at: None,
-                        updated_at: now,
-                    },
-                )?;
-                storage::users::insert_data_versions(conn, id)?;
-                storage::users::advance_id_sequence(conn)?;
-                Ok(ImportOutcome::Imported)
-            })
+        self.write(move |conn| {
+            if let Some(outcome) = existing_import(conn, id, &phone, &username)? {
+                return Ok(outcome);
+            }
+            storage::users::insert_user_with_id(conn, id, &row)?;
+            if let Some(p) = &phone
+                && storage::users::claim_phone(conn, id, p.region(), p.number())?.is_none()
+            {
+                return Err(CoreError::PhoneAlreadyRegistered);
+            }
+            if let Some(name) = &username
+                && storage::users::claim_username(conn, id, &name.key(), name.as_str())?.is_none()
+            {
+                return Err(CoreError::UsernameTaken);
+            }
+            storage::users::insert_credential(
+                conn,
+                &CredentialRow {
+                    user_id: id,
+                    password_hash: stored,
+                    failed_attempts: 0,
+                    locked_until: 0,
+                    last_login_at: None,
+                    updated_at: now,
+                },
+            )?;
+            storage::users::insert_data_versions(conn, id)?;
+            storage::users::advance_id_sequence(conn)?;
+            Ok(ImportOutcome::Imported)
         })
         .await
     }
@@ -531,15 +520,13 @@ impl Service {
         }
         let hash = self.inner.hasher.hash(new.canonical()).await?;
         let now = self.now_ms();
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if storage::users::set_password(conn, user_id, &hash, now)? == 0 {
-                    return Err(CoreError::UserNotFound);
-                }
-                storage::users::forget_failed_logins(conn, user_id, None)?;
-                storage::sessions::delete_all_of_user_except(conn, user_id, keep.as_deref())?;
-                Ok(())
-            })
+        self.write(move |conn| {
+            if storage::users::set_password(conn, user_id, &hash, now)? == 0 {
+                return Err(CoreError::UserNotFound);
+            }
+            storage::users::forget_failed_logins(conn, user_id, None)?;
+            storage::sessions::delete_all_of_user_except(conn, user_id, keep.as_deref())?;
+            Ok(())
         })
         .await
     }

@@ -3,8 +3,8 @@
 use super::Service;
 use crate::domain::avatar::{ImageFormat, MAX_AVATAR_BYTES};
 use crate::domain::{CoreError, UserId};
+use crate::storage;
 use crate::storage::social::VersionKind;
-use crate::storage::{self, write_tx};
 
 /// A stored avatar.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,15 +25,13 @@ impl Service {
         }
         let format = ImageFormat::sniff(&bytes).ok_or(CoreError::AvatarFormat)?;
         let now = self.now_ms();
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if !storage::users::exists(conn, user_id)? {
-                    return Err(CoreError::UserNotFound);
-                }
-                storage::avatars::put(conn, user_id, format.extension(), &bytes, now)?;
-                storage::social::bump_versions(conn, &[user_id], VersionKind::User, now)?;
-                Ok(())
-            })
+        self.write(move |conn| {
+            if !storage::users::exists(conn, user_id)? {
+                return Err(CoreError::UserNotFound);
+            }
+            storage::avatars::put(conn, user_id, format.extension(), &bytes, now)?;
+            storage::social::bump_versions(conn, &[user_id], VersionKind::User, now)?;
+            Ok(())
         })
         .await?;
         Ok(format)

@@ -1,22 +1,52 @@
-//! bcrypt behind one process-wide queue: at most one hash per core at a time, and a deadline for
-//! waiting, so a login flood answers "busy" instead of starving every other request.
+//! bcrypt on a few threads of its own, at a lower CPU priority than request handling, behind
+//! a deadline: a login flood can take only the CPU that reads leave over, and a login that
+//! cannot be served in time answers "busy" instead of queueing without end.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use super::logged_internal;
+use super::workers::{ThreadState, Workers};
 use crate::domain::CoreError;
 use crate::domain::credential::{PasswordInput, StoredHash, sealtalk_digest};
 
-/// One place in the hashing queue, given back when dropped.
-pub struct HashSlot(#[expect(dead_code, reason = "held for its drop")] OwnedSemaphorePermit);
+/// The hashing threads' niceness (0 is normal, 19 the lowest): high enough that request
+/// handling always runs first, low enough that logins still progress beside a read flood.
+const HASH_NICENESS: i32 = 10;
+
+struct HashThread;
+
+impl ThreadState for HashThread {}
+
+impl HashThread {
+    fn start() -> HashThread {
+        lower_priority();
+        HashThread
+    }
+}
+
+/// Lowers the calling thread's priority (Linux gives each thread its own niceness).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its integer arguments; `who = 0` is the calling thread.
+        let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASH_NICENESS) } != 0;
+        if failed {
+            tracing::warn!("cannot lower the priority of a hashing thread");
+        }
+    }
+}
+
+/// While held, every hashing thread is taken (drills and tests of the "busy" answer).
+pub struct Occupied(#[expect(dead_code, reason = "held for its drop")] mpsc::Sender<()>);
 
 pub struct PasswordHasher {
     cost: u32,
-    permits: Arc<Semaphore>,
-    queue_deadline: Duration,
+    threads: Workers<HashThread>,
+    /// How long a hash may take from request to result, waiting included; `Busy` past it.
+    deadline: Duration,
+    /// Hashes that can wait: as many as the threads get through within the deadline.
+    max_queued: usize,
     dummy_hash: String,
 }
 
@@ -25,43 +55,66 @@ impl PasswordHasher {
     pub fn new(
         cost: u32,
         parallelism: usize,
-        queue_deadline: Duration,
+        deadline: Duration,
     ) -> Result<PasswordHasher, CoreError> {
-        // A hash of nothing anyone knows, verified for unknown users so they cost the same time.
+        // A hash of nothing anyone knows, verified for unknown users so they cost the same time;
+        // making it also times one hash on this machine.
+        let started = Instant::now();
         let dummy_hash = bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost)
             .map_err(|e| CoreError::Internal(format!("bcrypt: {e}")))?;
+        let one_hash = started.elapsed().max(Duration::from_micros(100));
+        let threads = Workers::start("rosetta-hash", parallelism, Duration::from_secs(60), || {
+            HashThread::start()
+        })
+        .map_err(|e| CoreError::Internal(format!("hashing threads: {e}")))?;
+        let per_thread = usize::try_from(deadline.as_micros() / one_hash.as_micros().max(1))
+            .unwrap_or(usize::MAX);
         Ok(PasswordHasher {
             cost,
-            permits: Arc::new(Semaphore::new(parallelism.max(1))),
-            queue_deadline,
+            max_queued: per_thread.saturating_mul(threads.threads()).max(1),
+            threads,
+            deadline,
             dummy_hash,
         })
     }
 
-    /// Takes one hashing slot, waiting at most the queue deadline (`Busy` past it). Every hash
-    /// and verification runs holding one; holding one by hand shows the queue full.
-    pub async fn slot(&self) -> Result<HashSlot, CoreError> {
-        let permit =
-            tokio::time::timeout(self.queue_deadline, self.permits.clone().acquire_owned())
-                .await
-                .map_err(|_| CoreError::Busy)?
-                .map_err(|_| CoreError::Busy)?;
-        Ok(HashSlot(permit))
+    /// Takes every hashing thread until the answer is dropped.
+    pub fn occupy(&self) -> Occupied {
+        let (release, released) = mpsc::channel::<()>();
+        let released = std::sync::Arc::new(std::sync::Mutex::new(released));
+        for _ in 0..self.threads.threads() {
+            let released = released.clone();
+            self.threads.submit(Box::new(move |_| {
+                // Ends when the sender is dropped; the lock makes the threads wait in turn.
+                if let Ok(released) = released.lock() {
+                    let _ = released.recv();
+                }
+            }));
+        }
+        Occupied(release)
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, CoreError> {
-        let permit = self.slot().await?;
-        let result = tokio::task::spawn_blocking(move || {
-            let value = work();
-            drop(permit);
-            value
-        })
-        .await
-        .map_err(|e| logged_internal(format!("hashing task: {e}")))?;
-        Ok(result)
+        if self.threads.queued() >= self.max_queued {
+            return Err(CoreError::Busy);
+        }
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.threads.submit(Box::new(move |_| {
+            // A requester that gave up (deadline passed, client gone) is not worth a hash.
+            if !answer.is_closed() {
+                let _ = answer.send(work());
+            }
+        }));
+        match tokio::time::timeout(self.deadline, answered).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(_)) => Err(logged_internal(
+                "hashing ended without an answer (it panicked)".to_owned(),
+            )),
+            Err(_) => Err(CoreError::Busy),
+        }
     }
 
     /// Hashes the canonical secret (lowercase md5 hex of the plain password).

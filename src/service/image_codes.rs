@@ -40,7 +40,7 @@ impl Service {
             now.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX));
         let verify_id = uuid::Uuid::new_v4().simple().to_string();
         let (id, stored) = (verify_id.clone(), code.clone());
-        self.db(move |conn| {
+        self.write(move |conn| {
             storage::image_codes::insert(conn, &id, &stored, now, expires_at)
                 .map_err(CoreError::from)
         })
@@ -71,7 +71,7 @@ impl Service {
         let now = self.now_ms();
         let (stored, expires_at) = self
             // One DELETE … RETURNING: two checks of one code cannot both take it.
-            .db(move |conn| storage::image_codes::take(conn, &id).map_err(CoreError::from))
+            .write(move |conn| storage::image_codes::take(conn, &id).map_err(CoreError::from))
             .await?
             .ok_or(CoreError::CodeNotRequested)?;
         if now >= expires_at {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod avatars;
 pub mod clock;
+mod group_commit;
 mod guesses;
 pub mod hashing;
 pub mod image_codes;
@@ -12,12 +13,17 @@ pub mod sessions;
 pub mod sms;
 pub mod sms_sender;
 pub mod social;
+mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::CoreError;
-use crate::storage::{ConnectFailures, DbConnection, Pool, PooledConnection};
+use crate::storage::{
+    Backend, ConnectFailures, DatabaseUrl, DbConnection, Pool, PooledConnection, write_tx,
+};
+use group_commit::GroupCommit;
+use workers::{ThreadState, Workers};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use hashing::PasswordHasher;
@@ -67,32 +73,67 @@ pub struct Service {
 
 struct Inner {
     pool: Pool,
-    /// When the pool last failed to connect: during an outage requests fail fast.
-    connect_failures: ConnectFailures,
+    /// The threads that run database work, each keeping a connection while work keeps coming.
+    storage: Workers<StorageThread>,
+    /// SQLite's single writer, which commits concurrent writes together; `None` on
+    /// PostgreSQL, where writes run on the storage threads.
+    writer: Option<GroupCommit>,
     clock: Arc<dyn Clock>,
     config: CoreConfig,
     hasher: PasswordHasher,
     sms: SmsSender,
 }
 
+/// The database as the core uses it.
+pub struct Database {
+    pub pool: Pool,
+    /// When the pool last failed to connect: during an outage requests fail fast.
+    pub failures: ConnectFailures,
+    /// Where it is: SQLite gets a writer connection of its own besides the pool.
+    pub url: DatabaseUrl,
+    /// How many threads run database work, each holding at most one pooled connection.
+    pub threads: usize,
+}
+
+/// How long a storage thread keeps its connection without work before giving it back to the
+/// pool (where it is validated before its next use).
+const STORAGE_IDLE: Duration = Duration::from_secs(1);
+
 impl Service {
     pub fn new(
-        (pool, connect_failures): (Pool, ConnectFailures),
+        database: Database,
         clock: Arc<dyn Clock>,
         config: CoreConfig,
         hasher: PasswordHasher,
         sms: SmsSender,
-    ) -> Service {
-        Service {
+    ) -> std::io::Result<Service> {
+        let Database {
+            pool,
+            failures,
+            url,
+            threads,
+        } = database;
+        let thread_pool = pool.clone();
+        let storage = Workers::start("rosetta-db", threads, STORAGE_IDLE, move || StorageThread {
+            pool: thread_pool.clone(),
+            failures: failures.clone(),
+            held: None,
+        })?;
+        let writer = match url.backend() {
+            Backend::Sqlite => Some(GroupCommit::start(url)?),
+            Backend::Postgres => None,
+        };
+        Ok(Service {
             inner: Arc::new(Inner {
                 pool,
-                connect_failures,
+                storage,
+                writer,
                 clock,
                 config,
                 hasher,
                 sms,
             }),
-        }
+        })
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -103,22 +144,44 @@ impl Service {
         &self.inner.config
     }
 
-    /// Runs storage work on the blocking pool with a pooled connection. Internal failures of
-    /// the work are logged here, back on the request's task.
+    /// Runs storage work on a storage thread with its connection. Internal failures of the work
+    /// are logged here, back on the request's task. Work whose requester has gone (the client
+    /// disconnected) before a thread took it is skipped.
     async fn db<T, F>(&self, work: F) -> Result<T, CoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, CoreError> + Send + 'static,
     {
-        let pool = self.inner.pool.clone();
-        let failures = self.inner.connect_failures.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let mut conn = checkout(&pool, &failures)?;
-            work(&mut conn)
-        })
-        .await
-        .unwrap_or_else(|e| Err(CoreError::Internal(format!("storage task: {e}"))));
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.inner
+            .storage
+            .submit(Box::new(move |thread: &mut StorageThread| {
+                if !answer.is_closed() {
+                    let _ = answer.send(thread.run(work));
+                }
+            }));
+        let outcome = answered.await.unwrap_or_else(|_| {
+            Err(CoreError::Internal(
+                "storage work ended without an answer (it panicked)".to_owned(),
+            ))
+        });
         match outcome {
+            Err(CoreError::Internal(message)) => Err(logged_internal(message)),
+            other => other,
+        }
+    }
+
+    /// Runs write work in one transaction and answers once it is committed: on SQLite in the
+    /// writer's next batch (group commit), on PostgreSQL on a storage thread.
+    async fn write<T, F>(&self, work: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, CoreError> + Send + 'static,
+    {
+        let Some(writer) = &self.inner.writer else {
+            return self.db(move |conn| write_tx(conn, work)).await;
+        };
+        match writer.write(work).await {
             Err(CoreError::Internal(message)) => Err(logged_internal(message)),
             other => other,
         }
@@ -138,17 +201,79 @@ impl Service {
 
     /// Forgets expired sessions, old throttle windows, expired image codes and old login
     /// failures; called periodically by the server. Answers `(sessions, other rows)` removed.
+    /// Each table goes [`PURGE_BATCH`] rows per write, so requests' writes pass in between.
     pub async fn purge_expired(&self) -> Result<(usize, usize), CoreError> {
+        use crate::storage::{image_codes, sessions, sms, users};
+        const DAY_MS: i64 = 86_400_000;
         let now = self.now_ms();
-        self.db(move |conn| {
-            // Expired sessions are kept a day so clients still hear "expired", not "unknown".
-            let sessions = crate::storage::sessions::purge_expired(conn, now - 86_400_000)?;
-            let counters = crate::storage::sms::purge_counters(conn, now - 2 * 86_400_000)?;
-            let image_codes = crate::storage::image_codes::purge_expired(conn, now)?;
-            let failures = crate::storage::users::purge_failed_logins(conn, now - 86_400_000, now)?;
-            Ok((sessions, counters + image_codes + failures))
-        })
-        .await
+        // Expired sessions are kept a day so clients still hear "expired", not "unknown".
+        let sessions = self
+            .purge_all(move |conn| sessions::purge_expired(conn, now - DAY_MS, PURGE_BATCH))
+            .await?;
+        let counters = self
+            .purge_all(move |conn| sms::purge_counters(conn, now - 2 * DAY_MS, PURGE_BATCH))
+            .await?;
+        let image_codes = self
+            .purge_all(move |conn| image_codes::purge_expired(conn, now, PURGE_BATCH))
+            .await?;
+        let failures = self
+            .purge_all(move |conn| users::purge_failed_logins(conn, now - DAY_MS, now, PURGE_BATCH))
+            .await?;
+        Ok((sessions, counters + image_codes + failures))
+    }
+
+    /// Repeats a bounded delete until a batch comes back short.
+    async fn purge_all(
+        &self,
+        batch: impl Fn(&mut DbConnection) -> diesel::QueryResult<usize> + Clone + Send + 'static,
+    ) -> Result<usize, CoreError> {
+        let mut total = 0;
+        loop {
+            let next = batch.clone();
+            let removed = self.write(move |conn| Ok(next(conn)?)).await?;
+            total += removed;
+            if removed < PURGE_BATCH as usize {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// Rows one purge write removes at most: a few milliseconds of the writer's time.
+const PURGE_BATCH: u32 = 1000;
+
+/// A storage thread's connection: checked out for its first job and kept while jobs keep
+/// coming, so a busy thread neither waits on the pool nor validates a connection per job.
+struct StorageThread {
+    pool: Pool,
+    failures: ConnectFailures,
+    held: Option<PooledConnection>,
+}
+
+impl StorageThread {
+    fn run<T>(
+        &mut self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        // Taken out while the work runs: should it panic, the connection goes back to the pool
+        // during the unwinding, where one left inside a transaction is discarded.
+        let mut conn = match self.held.take() {
+            Some(conn) => conn,
+            None => checkout(&self.pool, &self.failures)?,
+        };
+        let outcome = work(&mut conn);
+        // After an internal failure the connection may be what failed (the server restarted,
+        // the link dropped): it goes back to the pool, which validates it before its next use.
+        if !matches!(outcome, Err(CoreError::Internal(_))) {
+            self.held = Some(conn);
+        }
+        outcome
+    }
+}
+
+impl ThreadState for StorageThread {
+    fn on_idle(&mut self) {
+        self.held = None;
     }
 }
 

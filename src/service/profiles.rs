@@ -2,15 +2,33 @@
 
 use super::Service;
 use super::accounts::profile_changes;
+use super::sessions::{Expect, SessionInfo};
 use crate::domain::phone::Phone;
 use crate::domain::profile::{
     Gender, Profile, ProfileCard, ProfilePatch, Recommender, Role, TextField,
 };
 use crate::domain::{CoreError, UserId};
+use crate::storage;
 use crate::storage::models::UserChanges;
 use crate::storage::social::VersionKind;
 use crate::storage::users::{CardRow, UserRecord};
-use crate::storage::{self, write_tx};
+
+/// Whose profile an authenticated read loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whose {
+    /// The session's own user.
+    Caller,
+    User(UserId),
+}
+
+impl Whose {
+    fn user(self, session: &SessionInfo) -> UserId {
+        match self {
+            Whose::Caller => session.user_id,
+            Whose::User(id) => id,
+        }
+    }
+}
 
 impl Service {
     pub async fn profile(&self, user_id: UserId) -> Result<Profile, CoreError> {
@@ -19,6 +37,37 @@ impl Service {
             .await?
             .ok_or(CoreError::UserNotFound)?;
         Ok(profile_from(record))
+    }
+
+    /// A session's check and a profile read in one round trip: `whose` profile (`None` when it
+    /// names nobody), once the session holds (see [`Service::authenticate`] for the refusals).
+    pub async fn authenticated_profile(
+        &self,
+        dialect: &'static str,
+        token: &str,
+        expect: Expect<'_>,
+        whose: Whose,
+    ) -> Result<(SessionInfo, Option<Profile>), CoreError> {
+        self.authenticated(dialect, token, expect, move |conn, session| {
+            Ok(storage::users::load(conn, whose.user(session))?)
+        })
+        .await
+        .map(|(session, record)| (session, record.map(profile_from)))
+    }
+
+    /// A session's check and a profile card read in one round trip (`None`: nobody).
+    pub async fn authenticated_card(
+        &self,
+        dialect: &'static str,
+        token: &str,
+        expect: Expect<'_>,
+        whose: Whose,
+    ) -> Result<(SessionInfo, Option<ProfileCard>), CoreError> {
+        self.authenticated(dialect, token, expect, move |conn, session| {
+            Ok(storage::users::load_card(conn, whose.user(session))?)
+        })
+        .await
+        .map(|(session, row)| (session, row.map(card_from)))
     }
 
     /// The public fields of a profile, read cheaply (the hot path of detail lookups).
@@ -76,19 +125,17 @@ impl Service {
         visible_to_friends: bool,
         now: i64,
     ) -> Result<(), CoreError> {
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if storage::users::update(conn, user_id, &changes)? == 0 {
-                    return Err(CoreError::UserNotFound);
-                }
-                storage::social::bump_versions(conn, &[user_id], VersionKind::User, now)?;
-                if visible_to_friends {
-                    let agreed = crate::domain::social::FriendshipStatus::Agreed.code();
-                    let holders = storage::social::agreed_friends_of(conn, user_id, agreed)?;
-                    storage::social::bump_versions(conn, &holders, VersionKind::Friendship, now)?;
-                }
-                Ok(())
-            })
+        self.write(move |conn| {
+            if storage::users::update(conn, user_id, &changes)? == 0 {
+                return Err(CoreError::UserNotFound);
+            }
+            storage::social::bump_versions(conn, &[user_id], VersionKind::User, now)?;
+            if visible_to_friends {
+                let agreed = crate::domain::social::FriendshipStatus::Agreed.code();
+                let holders = storage::social::agreed_friends_of(conn, user_id, agreed)?;
+                storage::social::bump_versions(conn, &holders, VersionKind::Friendship, now)?;
+            }
+            Ok(())
         })
         .await
     }
@@ -130,20 +177,18 @@ impl Service {
 
     /// Bans or unbans; a ban revokes every session at once.
     pub async fn set_banned(&self, user_id: UserId, banned: bool) -> Result<(), CoreError> {
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                let changes = UserChanges {
-                    banned: Some(banned),
-                    ..UserChanges::default()
-                };
-                if storage::users::update(conn, user_id, &changes)? == 0 {
-                    return Err(CoreError::UserNotFound);
-                }
-                if banned {
-                    storage::sessions::delete_all_of_user(conn, user_id)?;
-                }
-                Ok(())
-            })
+        self.write(move |conn| {
+            let changes = UserChanges {
+                banned: Some(banned),
+                ..UserChanges::default()
+            };
+            if storage::users::update(conn, user_id, &changes)? == 0 {
+                return Err(CoreError::UserNotFound);
+            }
+            if banned {
+                storage::sessions::delete_all_of_user(conn, user_id)?;
+            }
+            Ok(())
         })
         .await
     }
@@ -153,7 +198,7 @@ impl Service {
             role: Some(role.code()),
             ..UserChanges::default()
         };
-        self.db(
+        self.write(
             move |conn| match storage::users::update(conn, user_id, &changes)? {
                 0 => Err(CoreError::UserNotFound),
                 _ => Ok(()),
@@ -168,7 +213,7 @@ impl Service {
             im_token: Some(token),
             ..UserChanges::default()
         };
-        self.db(
+        self.write(
             move |conn| match storage::users::update(conn, user_id, &changes)? {
                 0 => Err(CoreError::UserNotFound),
                 _ => Ok(()),

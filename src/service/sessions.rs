@@ -10,7 +10,7 @@ use super::guesses::Guesser;
 use crate::domain::token::TokenShape;
 use crate::domain::{CoreError, Guessed, UserId, credential::to_hex};
 use crate::storage::models::SessionRow;
-use crate::storage::{self, write_tx};
+use crate::storage::{self, DbConnection};
 
 /// How a dialect wants its sessions.
 #[derive(Debug, Clone)]
@@ -115,13 +115,11 @@ impl Service {
         };
         let expires_at = row.expires_at;
         let single = spec.single_per_user;
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if single {
-                    storage::sessions::delete_of_user_in_dialect(conn, user_id, &row.dialect)?;
-                }
-                storage::sessions::insert(conn, &row).map_err(CoreError::from)
-            })
+        self.write(move |conn| {
+            if single {
+                storage::sessions::delete_of_user_in_dialect(conn, user_id, &row.dialect)?;
+            }
+            storage::sessions::insert(conn, &row).map_err(CoreError::from)
         })
         .await?;
         Ok(IssuedSession {
@@ -140,6 +138,25 @@ impl Service {
         token: &str,
         expect: Expect<'_>,
     ) -> Result<SessionInfo, CoreError> {
+        self.authenticated(dialect, token, expect, |_, _| Ok(()))
+            .await
+            .map(|(session, ())| session)
+    }
+
+    /// Checks the session as [`Service::authenticate`] does and, when it holds, runs the read
+    /// `then` for it on the same connection: the check and the read cost one round trip. A
+    /// refused session answers its refusal and reads nothing.
+    pub(crate) async fn authenticated<T, F>(
+        &self,
+        dialect: &'static str,
+        token: &str,
+        expect: Expect<'_>,
+        then: F,
+    ) -> Result<(SessionInfo, T), CoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, &SessionInfo) -> Result<T, CoreError> + Send + 'static,
+    {
         if token.is_empty() {
             return Err(CoreError::SessionNotFound);
         }
@@ -154,32 +171,41 @@ impl Service {
         );
         let claimed = expect.user_id;
         let client_id = expect.client_id.map(str::to_owned);
-        self.db(move |conn| {
-            if let Some(guesser) = &guesser {
-                guesser.check(conn)?;
-            }
-            let found = storage::sessions::find(conn, &hash, dialect)?;
-            let verdict = judge(found, claimed, client_id.as_deref(), now);
-            if verdict.is_err()
-                && let Some(guesser) = &guesser
-            {
-                guesser.failed(conn)?;
-            }
-            Ok(verdict)
-        })
-        .await?
+        let (verdict, guesser) = self
+            .db(move |conn| {
+                if let Some(guesser) = &guesser {
+                    guesser.check(conn)?;
+                }
+                let found = storage::sessions::find(conn, &hash, dialect)?;
+                let verdict = match judge(found, claimed, client_id.as_deref(), now) {
+                    Ok(session) => {
+                        let read = then(conn, &session)?;
+                        Ok((session, read))
+                    }
+                    Err(refusal) => Err(refusal),
+                };
+                Ok((verdict, guesser))
+            })
+            .await?;
+        if verdict.is_err()
+            && let Some(guesser) = guesser
+        {
+            // A wrong guess is counted before the refusal goes out.
+            self.write(move |conn| guesser.failed(conn)).await?;
+        }
+        verdict
     }
 
     /// Revokes one session; false when there was none.
     pub async fn revoke_session(&self, token: &str) -> Result<bool, CoreError> {
         let hash = token_hash(token);
-        self.db(move |conn| Ok(storage::sessions::delete(conn, &hash)? > 0))
+        self.write(move |conn| Ok(storage::sessions::delete(conn, &hash)? > 0))
             .await
     }
 
     /// Revokes every session of a user in every dialect.
     pub async fn revoke_all_sessions(&self, user_id: UserId) -> Result<usize, CoreError> {
-        self.db(move |conn| {
+        self.write(move |conn| {
             storage::sessions::delete_all_of_user(conn, user_id).map_err(CoreError::from)
         })
         .await

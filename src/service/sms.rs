@@ -7,8 +7,8 @@ use super::sms_sender::{SmsMessage, SmsOutcome, SmsSender, message_text};
 use super::{Service, SmsPolicy, logged_internal, random_digits};
 use crate::domain::phone::Phone;
 use crate::domain::{CoreError, Guessed};
+use crate::storage;
 use crate::storage::models::{NewOutboxRow, SmsCodeRow, TicketRow};
-use crate::storage::{self, write_tx};
 
 /// Wrong guesses after which a code is dead until a new one is sent.
 pub const MAX_WRONG_ATTEMPTS: i32 = 5;
@@ -183,36 +183,34 @@ impl Service {
         let own_daily_cap = rules.daily_limit_per_phone.is_some();
         let dialect = request.dialect.to_owned();
         let stored = row.clone();
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if !storage::sms::put_code_if_idle(conn, &stored, now - interval_ms)? {
-                    return Err(CoreError::SmsTooSoon);
+        self.write(move |conn| {
+            if !storage::sms::put_code_if_idle(conn, &stored, now - interval_ms)? {
+                return Err(CoreError::SmsTooSoon);
+            }
+            // A dialect with its own cap counts its own sends; otherwise every send to the
+            // phone counts against the global cap.
+            let subject = if own_daily_cap {
+                format!("{dialect}:{}:{}", stored.region, stored.phone)
+            } else {
+                format!("{}:{}", stored.region, stored.phone)
+            };
+            let today = storage::sms::hit_counter(
+                conn,
+                "sms_phone_day",
+                &subject,
+                shanghai_day_start(now),
+            )?;
+            if policy.daily_limit_per_phone > 0 && today as u32 > policy.daily_limit_per_phone {
+                return Err(CoreError::SmsDailyLimit);
+            }
+            if let Some(ip) = &ip {
+                let window = now.div_euclid(HOUR_MS) * HOUR_MS;
+                let hits = storage::sms::hit_counter(conn, "sms_ip_hour", ip, window)?;
+                if policy.hourly_limit_per_ip > 0 && hits as u32 > policy.hourly_limit_per_ip {
+                    return Err(CoreError::SmsIpLimit);
                 }
-                // A dialect with its own cap counts its own sends; otherwise every send to the
-                // phone counts against the global cap.
-                let subject = if own_daily_cap {
-                    format!("{dialect}:{}:{}", stored.region, stored.phone)
-                } else {
-                    format!("{}:{}", stored.region, stored.phone)
-                };
-                let today = storage::sms::hit_counter(
-                    conn,
-                    "sms_phone_day",
-                    &subject,
-                    shanghai_day_start(now),
-                )?;
-                if policy.daily_limit_per_phone > 0 && today as u32 > policy.daily_limit_per_phone {
-                    return Err(CoreError::SmsDailyLimit);
-                }
-                if let Some(ip) = &ip {
-                    let window = now.div_euclid(HOUR_MS) * HOUR_MS;
-                    let hits = storage::sms::hit_counter(conn, "sms_ip_hour", ip, window)?;
-                    if policy.hourly_limit_per_ip > 0 && hits as u32 > policy.hourly_limit_per_ip {
-                        return Err(CoreError::SmsIpLimit);
-                    }
-                }
-                Ok(())
-            })
+            }
+            Ok(())
         })
         .await?;
 
@@ -239,7 +237,7 @@ impl Service {
         };
         // The message never left: withdraw the code so the user may ask again at once.
         let (region, phone, purpose) = (row.region, row.phone, row.purpose);
-        self.db(move |conn| {
+        self.write(move |conn| {
             storage::sms::withdraw_code(conn, &region, &phone, &purpose).map_err(CoreError::from)
         })
         .await?;
@@ -259,7 +257,7 @@ impl Service {
                 }
                 let owned = message.clone();
                 let stored = self
-                    .db(move |conn| {
+                    .write(move |conn| {
                         storage::sms::push_outbox(
                             conn,
                             &NewOutboxRow {
@@ -322,31 +320,29 @@ impl Service {
             .map(|u| u.0.to_owned());
         let now = self.now_ms();
         let guesser = Guesser::new(&self.config().login, from, None, now, Guessed::Code);
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if let Some(guesser) = &guesser
-                    && let Err(throttled) = guesser.check(conn)
-                {
-                    return Ok(Err(throttled));
-                }
-                let verdict = check_code(
-                    conn,
-                    &region,
-                    &number,
-                    &owned_purpose,
-                    &code,
-                    universal.as_deref(),
-                    now,
-                )?;
-                // A refusal's counts must be committed too: the refusal is the transaction's
-                // answer, not its failure.
-                if verdict.is_err()
-                    && let Some(guesser) = &guesser
-                {
-                    guesser.failed(conn)?;
-                }
-                Ok(verdict)
-            })
+        self.write(move |conn| {
+            if let Some(guesser) = &guesser
+                && let Err(throttled) = guesser.check(conn)
+            {
+                return Ok(Err(throttled));
+            }
+            let verdict = check_code(
+                conn,
+                &region,
+                &number,
+                &owned_purpose,
+                &code,
+                universal.as_deref(),
+                now,
+            )?;
+            // A refusal's counts must be committed too: the refusal is the transaction's
+            // answer, not its failure.
+            if verdict.is_err()
+                && let Some(guesser) = &guesser
+            {
+                guesser.failed(conn)?;
+            }
+            Ok(verdict)
         })
         .await??;
         Ok(VerifiedPhone {
@@ -380,24 +376,22 @@ impl Service {
             purpose.to_owned(),
         );
         let row = self
-            .db(move |conn| {
-                write_tx(conn, |conn| {
-                    if let Some(live) =
-                        storage::sms::live_ticket(conn, &region, &number, &purpose, now)?
-                    {
-                        return Ok(live);
-                    }
-                    let row = TicketRow {
-                        ticket: uuid::Uuid::new_v4().to_string(),
-                        region,
-                        phone: number,
-                        purpose,
-                        created_at: now,
-                        expires_at,
-                    };
-                    storage::sms::insert_ticket(conn, &row)?;
-                    Ok(row)
-                })
+            .write(move |conn| {
+                if let Some(live) =
+                    storage::sms::live_ticket(conn, &region, &number, &purpose, now)?
+                {
+                    return Ok(live);
+                }
+                let row = TicketRow {
+                    ticket: uuid::Uuid::new_v4().to_string(),
+                    region,
+                    phone: number,
+                    purpose,
+                    created_at: now,
+                    expires_at,
+                };
+                storage::sms::insert_ticket(conn, &row)?;
+                Ok(row)
             })
             .await?;
         Ok(ticket_from_row(row))

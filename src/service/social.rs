@@ -9,7 +9,7 @@ use crate::domain::social::{
 use crate::domain::{CoreError, EpochMillis, Field, FieldReason, GroupId, UserId};
 use crate::storage::models::{BlacklistRow, FriendshipRow, GroupRow, MemberRow};
 use crate::storage::social::VersionKind;
-use crate::storage::{self, DbConnection, read_tx, write_tx};
+use crate::storage::{self, DbConnection, read_tx};
 
 /// Everything that changed for a user after a version (SealTalk's `sync/:version`).
 #[derive(Debug, Clone, PartialEq)]
@@ -72,23 +72,21 @@ impl Service {
         active: bool,
     ) -> Result<(), CoreError> {
         let now = self.now_ms();
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if !storage::users::exists(conn, target_id)? {
-                    return Err(CoreError::UserNotFound);
-                }
-                storage::social::put_blacklist(
-                    conn,
-                    &BlacklistRow {
-                        user_id,
-                        target_id,
-                        active,
-                        updated_at: now,
-                    },
-                )?;
-                storage::social::bump_versions(conn, &[user_id], VersionKind::Blacklist, now)?;
-                Ok(())
-            })
+        self.write(move |conn| {
+            if !storage::users::exists(conn, target_id)? {
+                return Err(CoreError::UserNotFound);
+            }
+            storage::social::put_blacklist(
+                conn,
+                &BlacklistRow {
+                    user_id,
+                    target_id,
+                    active,
+                    updated_at: now,
+                },
+            )?;
+            storage::social::bump_versions(conn, &[user_id], VersionKind::Blacklist, now)?;
+            Ok(())
         })
         .await
     }
@@ -127,43 +125,41 @@ impl Service {
         let display_name = display_name.unwrap_or_default();
         check_display_name(&display_name)?;
         let now = self.now_ms();
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                for id in [user_id, friend_id] {
-                    if !storage::users::exists(conn, id)? {
-                        return Err(CoreError::UserNotFound);
-                    }
+        self.write(move |conn| {
+            for id in [user_id, friend_id] {
+                if !storage::users::exists(conn, id)? {
+                    return Err(CoreError::UserNotFound);
                 }
-                let agreed = FriendshipStatus::Agreed.code();
-                let mine = FriendshipRow {
-                    user_id,
-                    friend_id,
-                    display_name: display_name.clone(),
+            }
+            let agreed = FriendshipStatus::Agreed.code();
+            let mine = FriendshipRow {
+                user_id,
+                friend_id,
+                display_name: display_name.clone(),
+                message: String::new(),
+                status: agreed,
+                updated_at: now,
+            };
+            let theirs = storage::social::friendship(conn, friend_id, user_id)?;
+            storage::social::put_friendship(conn, &mine)?;
+            storage::social::put_friendship(
+                conn,
+                &FriendshipRow {
+                    user_id: friend_id,
+                    friend_id: user_id,
+                    display_name: theirs.map(|t| t.display_name).unwrap_or_default(),
                     message: String::new(),
                     status: agreed,
                     updated_at: now,
-                };
-                let theirs = storage::social::friendship(conn, friend_id, user_id)?;
-                storage::social::put_friendship(conn, &mine)?;
-                storage::social::put_friendship(
-                    conn,
-                    &FriendshipRow {
-                        user_id: friend_id,
-                        friend_id: user_id,
-                        display_name: theirs.map(|t| t.display_name).unwrap_or_default(),
-                        message: String::new(),
-                        status: agreed,
-                        updated_at: now,
-                    },
-                )?;
-                storage::social::bump_versions(
-                    conn,
-                    &[user_id, friend_id],
-                    VersionKind::Friendship,
-                    now,
-                )?;
-                Ok(())
-            })
+                },
+            )?;
+            storage::social::bump_versions(
+                conn,
+                &[user_id, friend_id],
+                VersionKind::Friendship,
+                now,
+            )?;
+            Ok(())
         })
         .await
     }
@@ -218,34 +214,32 @@ impl Service {
             ));
         }
         let now = self.now_ms();
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                if !storage::users::exists(conn, creator_id)? {
-                    return Err(CoreError::UserNotFound);
-                }
-                let id = storage::groups::insert_group(
-                    conn,
-                    &name,
-                    &portrait,
-                    creator_id,
-                    MAX_GROUP_MEMBERS,
-                    now,
-                )?;
-                storage::groups::put_member(
-                    conn,
-                    &MemberRow {
-                        group_id: id,
-                        user_id: creator_id,
-                        display_name: String::new(),
-                        role: GroupRole::Creator.code(),
-                        notify_mode: NotifyMode::Notify.code(),
-                        deleted: false,
-                        updated_at: now,
-                    },
-                )?;
-                storage::social::bump_versions(conn, &[creator_id], VersionKind::GroupMember, now)?;
-                Ok(id)
-            })
+        self.write(move |conn| {
+            if !storage::users::exists(conn, creator_id)? {
+                return Err(CoreError::UserNotFound);
+            }
+            let id = storage::groups::insert_group(
+                conn,
+                &name,
+                &portrait,
+                creator_id,
+                MAX_GROUP_MEMBERS,
+                now,
+            )?;
+            storage::groups::put_member(
+                conn,
+                &MemberRow {
+                    group_id: id,
+                    user_id: creator_id,
+                    display_name: String::new(),
+                    role: GroupRole::Creator.code(),
+                    notify_mode: NotifyMode::Notify.code(),
+                    deleted: false,
+                    updated_at: now,
+                },
+            )?;
+            storage::social::bump_versions(conn, &[creator_id], VersionKind::GroupMember, now)?;
+            Ok(id)
         })
         .await
     }
@@ -267,39 +261,35 @@ impl Service {
             ));
         }
         let now = self.now_ms();
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                let group = live_group(conn, group_id)?;
-                if !storage::users::exists(conn, user_id)? {
-                    return Err(CoreError::UserNotFound);
-                }
-                if storage::groups::member_count(conn, group_id)?
-                    >= i64::from(group.max_member_count)
-                {
-                    return Err(CoreError::GroupFull);
-                }
-                let added = storage::groups::put_member(
-                    conn,
-                    &MemberRow {
-                        group_id,
-                        user_id,
-                        display_name,
-                        role: role.code(),
-                        notify_mode: NotifyMode::Notify.code(),
-                        deleted: false,
-                        updated_at: now,
-                    },
-                )?;
-                if !added {
-                    return Err(CoreError::Forbidden);
-                }
-                let members: Vec<UserId> = storage::groups::members_of(conn, group_id)?
-                    .into_iter()
-                    .map(|m| m.user_id)
-                    .collect();
-                storage::social::bump_versions(conn, &members, VersionKind::GroupMember, now)?;
-                Ok(())
-            })
+        self.write(move |conn| {
+            let group = live_group(conn, group_id)?;
+            if !storage::users::exists(conn, user_id)? {
+                return Err(CoreError::UserNotFound);
+            }
+            if storage::groups::member_count(conn, group_id)? >= i64::from(group.max_member_count) {
+                return Err(CoreError::GroupFull);
+            }
+            let added = storage::groups::put_member(
+                conn,
+                &MemberRow {
+                    group_id,
+                    user_id,
+                    display_name,
+                    role: role.code(),
+                    notify_mode: NotifyMode::Notify.code(),
+                    deleted: false,
+                    updated_at: now,
+                },
+            )?;
+            if !added {
+                return Err(CoreError::Forbidden);
+            }
+            let members: Vec<UserId> = storage::groups::members_of(conn, group_id)?
+                .into_iter()
+                .map(|m| m.user_id)
+                .collect();
+            storage::social::bump_versions(conn, &members, VersionKind::GroupMember, now)?;
+            Ok(())
         })
         .await
     }
@@ -317,37 +307,35 @@ impl Service {
             check_display_name(name)?;
         }
         let now = self.now_ms();
-        self.db(move |conn| {
-            write_tx(conn, |conn| {
-                live_group(conn, group_id)?;
-                let actor = storage::groups::member(conn, group_id, actor_id)?
+        self.write(move |conn| {
+            live_group(conn, group_id)?;
+            let actor = storage::groups::member(conn, group_id, actor_id)?
+                .filter(|m| !m.deleted)
+                .ok_or(CoreError::NotGroupMember)?;
+            if target_id != actor_id {
+                if settings.notify_mode.is_some()
+                    || !GroupRole::from_code(actor.role).may_manage_members()
+                {
+                    return Err(CoreError::Forbidden);
+                }
+                storage::groups::member(conn, group_id, target_id)?
                     .filter(|m| !m.deleted)
                     .ok_or(CoreError::NotGroupMember)?;
-                if target_id != actor_id {
-                    if settings.notify_mode.is_some()
-                        || !GroupRole::from_code(actor.role).may_manage_members()
-                    {
-                        return Err(CoreError::Forbidden);
-                    }
-                    storage::groups::member(conn, group_id, target_id)?
-                        .filter(|m| !m.deleted)
-                        .ok_or(CoreError::NotGroupMember)?;
-                }
-                storage::groups::update_member_settings(
-                    conn,
-                    group_id,
-                    target_id,
-                    settings.display_name.as_deref(),
-                    settings.notify_mode.map(NotifyMode::code),
-                    now,
-                )?;
-                let members: Vec<UserId> = storage::groups::members_of(conn, group_id)?
-                    .into_iter()
-                    .map(|m| m.user_id)
-                    .collect();
-                storage::social::bump_versions(conn, &members, VersionKind::GroupMember, now)?;
-                Ok(())
-            })
+            }
+            storage::groups::update_member_settings(
+                conn,
+                group_id,
+                target_id,
+                settings.display_name.as_deref(),
+                settings.notify_mode.map(NotifyMode::code),
+                now,
+            )?;
+            let members: Vec<UserId> = storage::groups::members_of(conn, group_id)?
+                .into_iter()
+                .map(|m| m.user_id)
+                .collect();
+            storage::social::bump_versions(conn, &members, VersionKind::GroupMember, now)?;
+            Ok(())
         })
         .await
     }

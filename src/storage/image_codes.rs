@@ -41,6 +41,6 @@ pub fn take(conn: &mut DbConnection, verify_id: &str) -> QueryResult<Option<(Str
 }
 
 /// Forgets codes expired at `cutoff` (a code is dead from its expiry on).
-pub fn purge_expired(conn: &mut DbConnection, cutoff: i64) -> QueryResult<usize> {
-    diesel::delete(image_codes::table.filter(image_codes::expires_at.le(cutoff))).execute(conn)
+pub fn purge_expired(conn: &mut DbConnection, cutoff: i64, limit: u32) -> QueryResult<usize> {
+    super::delete_some(conn, "image_codes", "expires_at <= $1", &[cutoff], limit)
 }

@@ -1,6 +1,21 @@
 //! Storage: the only place SQL lives. diesel over SQLite (embedded default) or PostgreSQL, chosen
 //! from the URL scheme, behind an r2d2 pool; migrations for both backends are embedded.
 
+/// Runs a diesel query on the backend's own connection type instead of through the
+/// multi-backend wrapper. The wrapper's statements have no static identity, so every run
+/// rebuilt the SQL text and checked it again just to find the cached statement (most of a
+/// point query's cost); on the backend's own type the statement is found by its Rust type.
+/// For the hot paths; the body is compiled once per backend.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::storage::DbConnection::Sqlite($c) => $body,
+            #[cfg(feature = "postgres")]
+            $crate::storage::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+
 pub mod avatars;
 pub mod copy;
 pub mod groups;
@@ -180,8 +195,10 @@ impl ManageConnection for DbManager {
             .map_err(|e| ManagerError(e.to_string()))
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection given back inside a transaction (its work panicked half-way) is not
+    /// reused: the next borrower would run inside someone else's transaction.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        !at_rest(conn)
     }
 }
 
@@ -350,6 +367,13 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StorageErr
     }
 }
 
+/// True when a connection is outside any transaction and its transaction state is whole.
+pub fn at_rest(conn: &mut DbConnection) -> bool {
+    let status =
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn);
+    matches!(status.transaction_depth(), Ok(None))
+}
+
 /// Runs `f` in a write transaction. On SQLite the transaction takes the write lock at `BEGIN`
 /// (`BEGIN IMMEDIATE`), so a read followed by a write can never fail half-way on a snapshot that
 /// another writer moved; on PostgreSQL it is an ordinary transaction.
@@ -360,6 +384,11 @@ pub fn write_tx<T, E>(
 where
     E: From<DieselError>,
 {
+    // Inside a transaction already (a batch of the group commit, which holds the write lock):
+    // a savepoint.
+    if !at_rest(conn) {
+        return conn.transaction(f);
+    }
     match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Pg(_) => conn.transaction(f),
@@ -414,6 +443,32 @@ fn rollback_sqlite(conn: &mut DbConnection) {
     {
         tracing::error!(error = %err, "rollback failed");
     }
+}
+
+/// Deletes at most `limit` rows of `table` that meet `condition` (SQL over the bound values
+/// `$1`, `$2`, …): purges go a bounded batch at a time, so none holds the write lock long.
+/// The rows are picked by their physical id (`rowid`, `ctid`), which every table has.
+pub(crate) fn delete_some(
+    conn: &mut DbConnection,
+    table: &str,
+    condition: &str,
+    values: &[i64],
+    limit: u32,
+) -> QueryResult<usize> {
+    let row_id = match conn {
+        DbConnection::Sqlite(_) => "rowid",
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => "ctid",
+    };
+    let sql = format!(
+        "DELETE FROM {table} WHERE {row_id} IN \
+         (SELECT {row_id} FROM {table} WHERE {condition} LIMIT {limit})"
+    );
+    let mut query = diesel::sql_query(sql).into_boxed();
+    for value in values {
+        query = query.bind::<diesel::sql_types::BigInt, _>(*value);
+    }
+    diesel::RunQueryDsl::execute(query, conn)
 }
 
 /// True when a write failed on a unique constraint (a concurrent insert of the same key).

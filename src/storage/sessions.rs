@@ -19,13 +19,13 @@ pub fn find(
     token_hash: &str,
     dialect: &str,
 ) -> QueryResult<Option<(SessionRow, bool)>> {
-    sessions::table
+    on_backend!(conn, |conn| sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::dialect.eq(dialect))
         .select((SessionRow::as_select(), users::banned))
         .first(conn)
-        .optional()
+        .optional())
 }
 
 pub fn delete(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
@@ -68,7 +68,7 @@ pub fn delete_of_user_in_dialect(
     .execute(conn)
 }
 
-/// Forgets sessions that expired before `cutoff`.
-pub fn purge_expired(conn: &mut DbConnection, cutoff: i64) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff))).execute(conn)
+/// Forgets at most `limit` sessions that expired before `cutoff`.
+pub fn purge_expired(conn: &mut DbConnection, cutoff: i64, limit: u32) -> QueryResult<usize> {
+    super::delete_some(conn, "sessions", "expires_at < $1", &[cutoff], limit)
 }

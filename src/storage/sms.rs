@@ -193,9 +193,14 @@ pub fn refund_counter(
 }
 
 /// Forgets counters of windows that started before `cutoff`.
-pub fn purge_counters(conn: &mut DbConnection, cutoff: i64) -> QueryResult<usize> {
-    diesel::delete(throttle_counters::table.filter(throttle_counters::window_start.lt(cutoff)))
-        .execute(conn)
+pub fn purge_counters(conn: &mut DbConnection, cutoff: i64, limit: u32) -> QueryResult<usize> {
+    super::delete_some(
+        conn,
+        "throttle_counters",
+        "window_start < $1",
+        &[cutoff],
+        limit,
+    )
 }
 
 pub fn push_outbox(conn: &mut DbConnection, row: &NewOutboxRow<'_>) -> QueryResult<()> {
@@ -229,12 +234,12 @@ pub fn counter_value(
     subject: &str,
     window_start: i64,
 ) -> QueryResult<i32> {
-    throttle_counters::table
+    on_backend!(conn, |conn| throttle_counters::table
         .filter(throttle_counters::scope.eq(scope))
         .filter(throttle_counters::subject.eq(subject))
         .filter(throttle_counters::window_start.eq(window_start))
         .select(throttle_counters::hits)
         .first(conn)
-        .optional()
-        .map(|hits| hits.unwrap_or(0))
+        .optional())
+    .map(|hits| hits.unwrap_or(0))
 }

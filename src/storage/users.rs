@@ -139,7 +139,7 @@ type JoinedUser = (
 );
 
 pub fn load(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<UserRecord>> {
-    let found: Option<JoinedUser> = users::table
+    let found: Option<JoinedUser> = on_backend!(conn, |conn| users::table
         .left_join(phone_identities::table)
         .left_join(username_identities::table)
         .left_join(avatars::table.on(avatars::user_id.eq(users::id)))
@@ -151,7 +151,7 @@ pub fn load(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<UserRec
             avatars::user_id.nullable(),
         ))
         .first(conn)
-        .optional()?;
+        .optional())?;
     Ok(found.map(|(row, phone, username, avatar)| UserRecord {
         row,
         phone,
@@ -178,10 +178,10 @@ pub type CardRow = (
 
 /// The few columns public lookups show, in one narrow query.
 pub fn load_card(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<CardRow>> {
-    cards_query()
+    on_backend!(conn, |conn| cards_query()
         .filter(users::id.eq(user_id))
         .first(conn)
-        .optional()
+        .optional())
 }
 
 /// The cards of many users in one query, in ascending id order; unknown ids are left out.
@@ -335,13 +335,19 @@ pub fn forget_failed_logins(
 }
 
 /// Forgets failures last counted before `cutoff` whose lock is over by `now`.
-pub fn purge_failed_logins(conn: &mut DbConnection, cutoff: i64, now: i64) -> QueryResult<usize> {
-    diesel::delete(
-        login_failures::table
-            .filter(login_failures::updated_at.lt(cutoff))
-            .filter(login_failures::locked_until.lt(now)),
+pub fn purge_failed_logins(
+    conn: &mut DbConnection,
+    cutoff: i64,
+    now: i64,
+    limit: u32,
+) -> QueryResult<usize> {
+    super::delete_some(
+        conn,
+        "login_failures",
+        "updated_at < $1 AND locked_until < $2",
+        &[cutoff, now],
+        limit,
     )
-    .execute(conn)
 }
 
 pub fn record_login(conn: &mut DbConnection, user_id: i64, now: i64) -> QueryResult<()> {
