@@ -1096,6 +1096,8 @@ async fn batch_find_and_user_lookups() {
         "Unknown user.",
     );
     assert_not_logged_in(&get(&app, &format!("/user/{bob}"), None).await);
+    // Without a session an id that does not decode is "not logged in" too, not "unknown".
+    assert_not_logged_in(&get(&app, "/user/SeWrfDYG8", None).await);
     // Other single segments are the `/:id` route too: even an auth-exempt path.
     assert_route_text(
         &get(&app, "/user/sync", Some(&cookie)).await,

@@ -1432,6 +1432,57 @@ async fn code_length_is_the_dialects_choice_within_four_to_six() {
 }
 
 #[actix_web::test]
+async fn concurrent_writes_all_land_and_a_refused_one_takes_none_along() {
+    // On SQLite these share commits (one writer, a savepoint each): every acknowledged write is
+    // there, and the refused ones — a profile edit of nobody, an invalid edit — change nothing.
+    let db = TestDb::fresh();
+    let (service, _) = test_service(&db, "").await;
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        ids.push(register(&service, &format!("139000000{n:02}"), "pw").await);
+    }
+    let writes: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .flat_map(|(n, &id)| {
+            let edit = service.clone();
+            let token = service.clone();
+            let nobody = service.clone();
+            let invalid = service.clone();
+            [
+                actix_web::rt::spawn(async move {
+                    let patch = ProfilePatch::default().set(TextField::City, format!("city{n}"));
+                    edit.update_profile(id, patch).await
+                }),
+                actix_web::rt::spawn(
+                    async move { token.set_im_token(id, format!("token{n}")).await },
+                ),
+                actix_web::rt::spawn(async move { nobody.set_im_token(1, "x".into()).await }),
+                actix_web::rt::spawn(async move {
+                    let patch = ProfilePatch::default().set(TextField::Nickname, " ");
+                    invalid.update_profile(id, patch).await
+                }),
+            ]
+        })
+        .collect();
+    let outcomes = futures_util::future::join_all(writes).await;
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        let outcome = outcome.unwrap();
+        match index % 4 {
+            0 | 1 => assert_eq!(outcome, Ok(()), "write {index}"),
+            2 => assert_eq!(outcome, Err(CoreError::UserNotFound)),
+            _ => assert!(outcome.is_err(), "write {index}"),
+        }
+    }
+    for (n, &id) in ids.iter().enumerate() {
+        let profile = service.profile(id).await.unwrap();
+        assert_eq!(profile.city.as_deref(), Some(format!("city{n}").as_str()));
+        assert_eq!(profile.im_token, Some(format!("token{n}")));
+        assert!(!profile.nickname.trim().is_empty());
+    }
+}
+
+#[actix_web::test]
 async fn the_im_token_is_kept_on_the_profile() {
     let db = TestDb::fresh();
     let (service, _) = test_service(&db, "").await;

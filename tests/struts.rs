@@ -505,6 +505,13 @@ async fn read_user_reads_another_user_by_id() {
         &action(&app, "/user/user!readUser", &[("userId", "x")], Some(&me)).await,
         "userVO.userId格式不正确",
     );
+    // The session is judged before the parameter, whether the id is well-formed or not.
+    for id in ["x", "999999"] {
+        assert_refused(
+            &action(&app, "/user/user!readUser", &[("userId", id)], None).await,
+            "用户未登录或登录已过期",
+        );
+    }
 }
 
 fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
