@@ -6,6 +6,7 @@
 
 use super::LoginPolicy;
 use crate::domain::{CoreError, Guessed, UserId};
+use crate::storage::sessions::CounterKey;
 use crate::storage::{self, DbConnection};
 
 const MINUTE_MS: i64 = 60_000;
@@ -48,12 +49,23 @@ impl Guesser {
     /// the account it names has been guessed at too often and this address is among those
     /// failing (an owner whose attempts succeed is never refused for others' guesses).
     pub(crate) fn check(&self, conn: &mut DbConnection) -> Result<(), CoreError> {
-        let from_here = i64::from(storage::sms::counter_value(
-            conn,
-            PER_ADDRESS,
-            &self.address,
-            self.minute,
-        )?);
+        let from_here = storage::sms::counter_value(conn, PER_ADDRESS, &self.address, self.minute)?;
+        self.check_counted(conn, from_here)
+    }
+
+    /// The counter of this address's wrong guesses this minute, for a caller that reads it
+    /// along with something else (then [`Guesser::check_counted`]).
+    pub(crate) fn address_counter(&self) -> CounterKey<'_> {
+        (PER_ADDRESS, &self.address, self.minute)
+    }
+
+    /// [`Guesser::check`], the address's count already read.
+    pub(crate) fn check_counted(
+        &self,
+        conn: &mut DbConnection,
+        from_here: i32,
+    ) -> Result<(), CoreError> {
+        let from_here = i64::from(from_here);
         if from_here >= self.limit {
             return Err(CoreError::GuessingThrottled(self.what));
         }

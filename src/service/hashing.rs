@@ -1,8 +1,8 @@
-//! bcrypt on a few threads of its own, at a lower CPU priority than request handling, behind
-//! a deadline: a login flood can take only the CPU that reads leave over, and a login that
+//! bcrypt on a few threads of its own that run only when request handling leaves a core idle,
+//! behind a deadline: a login flood takes only the CPU that reads leave over, and a login that
 //! cannot be served in time answers "busy" instead of queueing without end.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use super::logged_internal;
@@ -10,9 +10,8 @@ use super::workers::{ThreadState, Workers};
 use crate::domain::CoreError;
 use crate::domain::credential::{PasswordInput, StoredHash, sealtalk_digest};
 
-/// The hashing threads' niceness (0 is normal, 19 the lowest): high enough that request
-/// handling always runs first, low enough that logins still progress beside a read flood.
-const HASH_NICENESS: i32 = 10;
+/// Where `SCHED_IDLE` is refused, the hashing threads' niceness (0 normal, 19 the lowest).
+const HASH_NICENESS: i32 = 19;
 
 struct HashThread;
 
@@ -25,13 +24,18 @@ impl HashThread {
     }
 }
 
-/// Lowers the calling thread's priority (Linux gives each thread its own niceness).
+/// Makes the calling thread run only on otherwise idle CPU (`SCHED_IDLE`: any request-handling
+/// thread that wakes takes the core at once; a mere lower niceness still let a hash delay a
+/// woken reader by a scheduler slice), else gives it the lowest niceness. Linux sets both per
+/// thread.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` outlives the call, which only reads it; pid 0 is the calling thread.
+        let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0;
         // SAFETY: setpriority only reads its integer arguments; `who = 0` is the calling thread.
-        let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASH_NICENESS) } != 0;
-        if failed {
+        if !idle && unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASH_NICENESS) } != 0 {
             tracing::warn!("cannot lower the priority of a hashing thread");
         }
     }
@@ -45,8 +49,9 @@ pub struct PasswordHasher {
     threads: Workers<HashThread>,
     /// How long a hash may take from request to result, waiting included; `Busy` past it.
     deadline: Duration,
-    /// Hashes that can wait: as many as the threads get through within the deadline.
-    max_queued: usize,
+    /// How long one hash takes on this machine, measured at start: a hash that could not end
+    /// before its requester's deadline is not started.
+    one_hash: Duration,
     dummy_hash: String,
 }
 
@@ -67,13 +72,11 @@ impl PasswordHasher {
             HashThread::start()
         })
         .map_err(|e| CoreError::Internal(format!("hashing threads: {e}")))?;
-        let per_thread = usize::try_from(deadline.as_micros() / one_hash.as_micros().max(1))
-            .unwrap_or(usize::MAX);
         Ok(PasswordHasher {
             cost,
-            max_queued: per_thread.saturating_mul(threads.threads()).max(1),
             threads,
             deadline,
+            one_hash,
             dummy_hash,
         })
     }
@@ -81,7 +84,7 @@ impl PasswordHasher {
     /// Takes every hashing thread until the answer is dropped.
     pub fn occupy(&self) -> Occupied {
         let (release, released) = mpsc::channel::<()>();
-        let released = std::sync::Arc::new(std::sync::Mutex::new(released));
+        let released = Arc::new(std::sync::Mutex::new(released));
         for _ in 0..self.threads.threads() {
             let released = released.clone();
             self.threads.submit(Box::new(move |_| {
@@ -94,26 +97,31 @@ impl PasswordHasher {
         Occupied(release)
     }
 
+    /// Runs one hash on a hashing thread; `Busy` when it has not ended within the deadline.
+    ///
+    /// There is no admission limit on top: a client refused at once tends to ask again at once,
+    /// and a storm of such refusals would take the CPU the hashing threads live on. Waiting
+    /// requests cost a queue entry each; one whose deadline can no longer be met is skipped
+    /// when its turn comes, so an overloaded queue spends no work on answers nobody gets.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, CoreError> {
-        if self.threads.queued() >= self.max_queued {
-            return Err(CoreError::Busy);
-        }
+        let deadline = Instant::now() + self.deadline;
+        let one_hash = self.one_hash;
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.threads.submit(Box::new(move |_| {
-            // A requester that gave up (deadline passed, client gone) is not worth a hash.
+            let in_time = Instant::now() + one_hash <= deadline;
             if !answer.is_closed() {
-                let _ = answer.send(work());
+                let _ = answer.send(in_time.then(work));
             }
         }));
-        match tokio::time::timeout(self.deadline, answered).await {
-            Ok(Ok(value)) => Ok(value),
+        match tokio::time::timeout_at(deadline.into(), answered).await {
+            Ok(Ok(Some(value))) => Ok(value),
+            Ok(Ok(None)) | Err(_) => Err(CoreError::Busy),
             Ok(Err(_)) => Err(logged_internal(
                 "hashing ended without an answer (it panicked)".to_owned(),
             )),
-            Err(_) => Err(CoreError::Busy),
         }
     }
 

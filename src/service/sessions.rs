@@ -173,10 +173,24 @@ impl Service {
         let client_id = expect.client_id.map(str::to_owned);
         let (verdict, guesser) = self
             .db(move |conn| {
-                if let Some(guesser) = &guesser {
-                    guesser.check(conn)?;
-                }
-                let found = storage::sessions::find(conn, &hash, dialect)?;
+                let found = match &guesser {
+                    None => storage::sessions::find(conn, &hash, dialect)?,
+                    Some(guesser) => {
+                        // The guessing check reads its counter with the session; without a
+                        // session it reads it alone. Either way before the session is judged.
+                        let counter = guesser.address_counter();
+                        match storage::sessions::find_counting(conn, &hash, dialect, counter)? {
+                            Some((row, banned, hits)) => {
+                                guesser.check_counted(conn, hits.unwrap_or(0))?;
+                                Some((row, banned))
+                            }
+                            None => {
+                                guesser.check(conn)?;
+                                None
+                            }
+                        }
+                    }
+                };
                 let verdict = match judge(found, claimed, client_id.as_deref(), now) {
                     Ok(session) => {
                         let read = then(conn, &session)?;

@@ -100,11 +100,6 @@ impl<S: ThreadState> Workers<S> {
         }
     }
 
-    /// Jobs waiting for a thread.
-    pub(crate) fn queued(&self) -> usize {
-        self.shared.lock().jobs.len()
-    }
-
     pub(crate) fn threads(&self) -> usize {
         self.threads
     }
@@ -193,7 +188,6 @@ mod tests {
         assert!(done.iter().all(|d| d.1.starts_with("test-worker-")));
         std::thread::sleep(Duration::from_millis(100));
         assert!(idles.load(Ordering::SeqCst) >= 2);
-        assert_eq!(workers.queued(), 0);
     }
 
     #[test]

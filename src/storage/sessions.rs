@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::models::SessionRow;
-use super::schema::{sessions, users};
+use super::schema::{sessions, throttle_counters, users};
 
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
     diesel::insert_into(sessions::table)
@@ -24,6 +24,32 @@ pub fn find(
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::dialect.eq(dialect))
         .select((SessionRow::as_select(), users::banned))
+        .first(conn)
+        .optional())
+}
+
+/// One throttle counter: scope, subject and the start of its window.
+pub type CounterKey<'a> = (&'a str, &'a str, i64);
+
+/// As [`find`], with the hits of one throttle counter read by the same statement (`None`
+/// when it has none): a request's guessing check costs no statement of its own.
+pub fn find_counting(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    dialect: &str,
+    (scope, subject, window_start): CounterKey<'_>,
+) -> QueryResult<Option<(SessionRow, bool, Option<i32>)>> {
+    let hits = throttle_counters::table
+        .filter(throttle_counters::scope.eq(scope))
+        .filter(throttle_counters::subject.eq(subject))
+        .filter(throttle_counters::window_start.eq(window_start))
+        .select(throttle_counters::hits)
+        .single_value();
+    on_backend!(conn, |conn| sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::dialect.eq(dialect))
+        .select((SessionRow::as_select(), users::banned, hits))
         .first(conn)
         .optional())
 }
