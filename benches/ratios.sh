@@ -116,7 +116,7 @@ against_bare() {
 }
 
 # A server learns that a client left only when it answers: the logins wrk abandons at the end
-# of a run are still hashed, up to the hashing deadline (1.5 s). Waiting them out keeps that
+# of a run are still hashed, up to the hashing deadline (1.25 s). Waiting them out keeps that
 # work from being counted against the next row.
 drain_logins() { sleep 2; }
 

@@ -31,8 +31,9 @@ use crate::storage::{self, DatabaseUrl};
 /// How long a request may wait for a pooled connection before it fails.
 const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a password hash may take, waiting for a hashing thread included, before the core
-/// answers "busy": with the login's database work the answer goes out within 2 s.
-const HASH_DEADLINE: Duration = Duration::from_millis(1500);
+/// answers "busy": with the login's database work, which queues behind a read flood too, the
+/// answer goes out within 2 s (measured: 1.9 s at the p99 with a 1.5 s deadline).
+const HASH_DEADLINE: Duration = Duration::from_millis(1250);
 /// How long in-flight requests get to finish at shutdown.
 const SHUTDOWN_GRACE_SECS: u64 = 30;
 
