@@ -1,5 +1,6 @@
 //! The account core: every use case of the five documents, with no HTTP and no wire shapes.
-//! Database work and bcrypt run on the blocking pool, never on an async worker.
+//! Database work runs on storage threads (SQLite writes on one writer thread, committed in
+//! batches) and bcrypt on hashing threads, never on an async worker.
 
 pub mod accounts;
 pub mod avatars;
