@@ -182,3 +182,64 @@ impl ThreadState for WriterThread {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
+
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    fn insert(n: i64) -> impl FnOnce(&mut DbConnection) -> Result<(), CoreError> {
+        move |conn| {
+            diesel::sql_query(format!("INSERT INTO t VALUES ({n})")).execute(conn)?;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_or_panicking_write_takes_nothing_else_of_its_batch_along() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(&format!("sqlite://{}/w.db", dir.path().display())).unwrap();
+        storage::connect(&url)
+            .unwrap()
+            .batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .unwrap();
+        let writer = GroupCommit::start(url.clone()).unwrap();
+        // The first write holds the writer a moment, so the others wait and share a batch.
+        let (first, panicked, refused, conflicting, last) = tokio::join!(
+            writer.write(|conn| {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                insert(1)(conn)
+            }),
+            writer.write(|conn| -> Result<(), CoreError> {
+                insert(2)(conn)?;
+                panic!("a write panicking on purpose")
+            }),
+            writer.write(|conn| {
+                insert(3)(conn)?;
+                Err::<(), _>(CoreError::UserNotFound)
+            }),
+            writer.write(insert(1)),
+            writer.write(insert(4)),
+        );
+        assert_eq!(first, Ok(()));
+        assert!(matches!(panicked, Err(CoreError::Internal(_))));
+        assert_eq!(refused, Err(CoreError::UserNotFound));
+        assert!(matches!(conflicting, Err(CoreError::Internal(_))));
+        assert_eq!(last, Ok(()));
+        let mut reader = storage::connect(&url).unwrap();
+        let rows: Vec<i64> = diesel::sql_query("SELECT n FROM t ORDER BY n")
+            .load::<Row>(&mut reader)
+            .unwrap()
+            .into_iter()
+            .map(|row| row.n)
+            .collect();
+        assert_eq!(rows, [1, 4]);
+    }
+}
