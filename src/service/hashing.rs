@@ -6,22 +6,42 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use super::logged_internal;
-use super::workers::{ThreadState, Workers};
 use crate::domain::CoreError;
 use crate::domain::credential::{PasswordInput, StoredHash, sealtalk_digest};
 
 /// Where `SCHED_IDLE` is refused, the hashing threads' niceness (0 normal, 19 the lowest).
 const HASH_NICENESS: i32 = 19;
 
-struct HashThread;
+/// A hash to run, with its answer.
+type HashJob = Box<dyn FnOnce() + Send>;
 
-impl ThreadState for HashThread {}
-
-impl HashThread {
-    fn start() -> HashThread {
-        lower_priority();
-        HashThread
+/// Starts the hashing threads on one queue. Handing them a hash never takes a lock a hashing
+/// thread may hold: they run at the lowest priority, and a request-handling thread waiting for
+/// a lock held by a preempted one would wait until a core idles (a priority inversion that
+/// stalled whole actix workers for seconds). `mpsc` senders push without a lock; only the
+/// hashing threads share the receiving end. They end when the sender is dropped.
+fn start_threads(count: usize) -> std::io::Result<mpsc::Sender<HashJob>> {
+    let (jobs, queue) = mpsc::channel::<HashJob>();
+    let queue = Arc::new(std::sync::Mutex::new(queue));
+    for index in 0..count.max(1) {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("rosetta-hash-{index}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let next = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = next else { return };
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                        tracing::error!("a hashing job panicked");
+                    }
+                }
+            })?;
     }
+    Ok(jobs)
 }
 
 /// Makes the calling thread run only on otherwise idle CPU (`SCHED_IDLE`: any request-handling
@@ -46,7 +66,8 @@ pub struct Occupied(#[expect(dead_code, reason = "held for its drop")] mpsc::Sen
 
 pub struct PasswordHasher {
     cost: u32,
-    threads: Workers<HashThread>,
+    jobs: mpsc::Sender<HashJob>,
+    threads: usize,
     /// How long a hash may take from request to result, waiting included; `Busy` past it.
     deadline: Duration,
     /// How long one hash takes on this machine, measured at start: a hash that could not end
@@ -68,13 +89,12 @@ impl PasswordHasher {
         let dummy_hash = bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost)
             .map_err(|e| CoreError::Internal(format!("bcrypt: {e}")))?;
         let one_hash = started.elapsed().max(Duration::from_micros(100));
-        let threads = Workers::start("rosetta-hash", parallelism, Duration::from_secs(60), || {
-            HashThread::start()
-        })
-        .map_err(|e| CoreError::Internal(format!("hashing threads: {e}")))?;
+        let jobs = start_threads(parallelism)
+            .map_err(|e| CoreError::Internal(format!("hashing threads: {e}")))?;
         Ok(PasswordHasher {
             cost,
-            threads,
+            jobs,
+            threads: parallelism.max(1),
             deadline,
             one_hash,
             dummy_hash,
@@ -85,9 +105,9 @@ impl PasswordHasher {
     pub fn occupy(&self) -> Occupied {
         let (release, released) = mpsc::channel::<()>();
         let released = Arc::new(std::sync::Mutex::new(released));
-        for _ in 0..self.threads.threads() {
+        for _ in 0..self.threads {
             let released = released.clone();
-            self.threads.submit(Box::new(move |_| {
+            self.submit(Box::new(move || {
                 // Ends when the sender is dropped; the lock makes the threads wait in turn.
                 if let Ok(released) = released.lock() {
                     let _ = released.recv();
@@ -95,6 +115,12 @@ impl PasswordHasher {
             }));
         }
         Occupied(release)
+    }
+
+    fn submit(&self, job: HashJob) {
+        // Fails only once every hashing thread has ended; the requester then sees its answer
+        // channel closed.
+        let _ = self.jobs.send(job);
     }
 
     /// Runs one hash on a hashing thread; `Busy` when it has not ended within the deadline.
@@ -110,7 +136,7 @@ impl PasswordHasher {
         let deadline = Instant::now() + self.deadline;
         let one_hash = self.one_hash;
         let (answer, answered) = tokio::sync::oneshot::channel();
-        self.threads.submit(Box::new(move |_| {
+        self.submit(Box::new(move || {
             let in_time = Instant::now() + one_hash <= deadline;
             if !answer.is_closed() {
                 let _ = answer.send(in_time.then(work));

@@ -57,7 +57,6 @@ impl ThreadState for () {}
 /// The handle to the threads; dropping it lets them finish the queue and end.
 pub(crate) struct Workers<S: ThreadState> {
     shared: Arc<Shared<S>>,
-    threads: usize,
 }
 
 impl<S: ThreadState> Workers<S> {
@@ -86,7 +85,7 @@ impl<S: ThreadState> Workers<S> {
                 .name(format!("{name}-{index}"))
                 .spawn(move || run(&shared, init(), idle))?;
         }
-        Ok(Workers { shared, threads })
+        Ok(Workers { shared })
     }
 
     /// Queues a job; a free thread takes it at once.
@@ -98,10 +97,6 @@ impl<S: ThreadState> Workers<S> {
         if someone_sleeps {
             self.shared.wake.notify_one();
         }
-    }
-
-    pub(crate) fn threads(&self) -> usize {
-        self.threads
     }
 }
 
@@ -170,7 +165,6 @@ mod tests {
             Counting(seen.clone())
         })
         .unwrap();
-        assert_eq!(workers.threads(), 2);
         let (tx, rx) = std::sync::mpsc::channel();
         for n in 0..10 {
             let tx = tx.clone();
