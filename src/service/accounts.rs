@@ -8,8 +8,8 @@ use crate::domain::identity::{LoginName, Username};
 use crate::domain::phone::Phone;
 use crate::domain::profile::{ProfilePatch, TextField};
 use crate::domain::{CoreError, Field, FieldReason, UserId};
-use crate::storage;
 use crate::storage::models::{CredentialRow, UserChanges};
+use crate::storage::{self, DbConnection};
 
 const MINUTE_MS: i64 = 60_000;
 /// First lockout after the threshold; each further wrong password doubles it, up to an hour.
@@ -169,28 +169,7 @@ impl Service {
                 };
                 storage::users::update(conn, id, &named)?;
             }
-            if let Some(phone) = &phone
-                && storage::users::claim_phone(conn, id, phone.region(), phone.number())?.is_none()
-            {
-                return Err(CoreError::PhoneAlreadyRegistered);
-            }
-            if let Some(name) = &username
-                && storage::users::claim_username(conn, id, &name.key(), name.as_str())?.is_none()
-            {
-                return Err(CoreError::UsernameTaken);
-            }
-            storage::users::insert_credential(
-                conn,
-                &CredentialRow {
-                    user_id: id,
-                    password_hash: hash,
-                    failed_attempts: 0,
-                    locked_until: 0,
-                    last_login_at: None,
-                    updated_at: now,
-                },
-            )?;
-            storage::users::insert_data_versions(conn, id)?;
+            claim_identities(conn, id, phone.as_ref(), username.as_ref(), hash, now)?;
             Ok(id)
         })
         .await
@@ -407,28 +386,7 @@ impl Service {
                 return Ok(outcome);
             }
             storage::users::insert_user_with_id(conn, id, &row)?;
-            if let Some(p) = &phone
-                && storage::users::claim_phone(conn, id, p.region(), p.number())?.is_none()
-            {
-                return Err(CoreError::PhoneAlreadyRegistered);
-            }
-            if let Some(name) = &username
-                && storage::users::claim_username(conn, id, &name.key(), name.as_str())?.is_none()
-            {
-                return Err(CoreError::UsernameTaken);
-            }
-            storage::users::insert_credential(
-                conn,
-                &CredentialRow {
-                    user_id: id,
-                    password_hash: stored,
-                    failed_attempts: 0,
-                    locked_until: 0,
-                    last_login_at: None,
-                    updated_at: now,
-                },
-            )?;
-            storage::users::insert_data_versions(conn, id)?;
+            claim_identities(conn, id, phone.as_ref(), username.as_ref(), stored, now)?;
             storage::users::advance_id_sequence(conn)?;
             Ok(ImportOutcome::Imported)
         })
@@ -573,7 +531,7 @@ pub(crate) fn profile_changes(patch: &ProfilePatch) -> UserChanges {
 /// `AlreadyPresent` for the same user, a `Duplicate` for another account's; `None` when the
 /// user can be written.
 fn existing_import(
-    conn: &mut storage::DbConnection,
+    conn: &mut DbConnection,
     id: UserId,
     phone: &Option<Phone>,
     username: &Option<Username>,
@@ -602,4 +560,39 @@ fn existing_import(
         return Ok(Some(ImportOutcome::Duplicate(Duplicate::Username)));
     }
     Ok(None)
+}
+
+/// A new account's phone and username (refused when another account holds either), its
+/// credential and its data versions: what registration and import both write after the user row.
+fn claim_identities(
+    conn: &mut DbConnection,
+    id: UserId,
+    phone: Option<&Phone>,
+    username: Option<&Username>,
+    password_hash: String,
+    now: i64,
+) -> Result<(), CoreError> {
+    if let Some(phone) = phone
+        && storage::users::claim_phone(conn, id, phone.region(), phone.number())?.is_none()
+    {
+        return Err(CoreError::PhoneAlreadyRegistered);
+    }
+    if let Some(name) = username
+        && storage::users::claim_username(conn, id, &name.key(), name.as_str())?.is_none()
+    {
+        return Err(CoreError::UsernameTaken);
+    }
+    storage::users::insert_credential(
+        conn,
+        &CredentialRow {
+            user_id: id,
+            password_hash,
+            failed_attempts: 0,
+            locked_until: 0,
+            last_login_at: None,
+            updated_at: now,
+        },
+    )?;
+    storage::users::insert_data_versions(conn, id)?;
+    Ok(())
 }

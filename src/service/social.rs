@@ -284,12 +284,7 @@ impl Service {
             if !added {
                 return Err(CoreError::Forbidden);
             }
-            let members: Vec<UserId> = storage::groups::members_of(conn, group_id)?
-                .into_iter()
-                .map(|m| m.user_id)
-                .collect();
-            storage::social::bump_versions(conn, &members, VersionKind::GroupMember, now)?;
-            Ok(())
+            bump_member_versions(conn, group_id, now)
         })
         .await
     }
@@ -330,12 +325,7 @@ impl Service {
                 settings.notify_mode.map(NotifyMode::code),
                 now,
             )?;
-            let members: Vec<UserId> = storage::groups::members_of(conn, group_id)?
-                .into_iter()
-                .map(|m| m.user_id)
-                .collect();
-            storage::social::bump_versions(conn, &members, VersionKind::GroupMember, now)?;
-            Ok(())
+            bump_member_versions(conn, group_id, now)
         })
         .await
     }
@@ -454,6 +444,20 @@ fn with_counts(
             (membership(member), group_from(group, count))
         })
         .collect())
+}
+
+/// Moves the group-member version of everyone in the group (a change every member syncs).
+fn bump_member_versions(
+    conn: &mut DbConnection,
+    group_id: GroupId,
+    now: i64,
+) -> Result<(), CoreError> {
+    let members: Vec<UserId> = storage::groups::members_of(conn, group_id)?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    storage::social::bump_versions(conn, &members, VersionKind::GroupMember, now)?;
+    Ok(())
 }
 
 fn live_group(conn: &mut DbConnection, group_id: GroupId) -> Result<GroupRow, CoreError> {

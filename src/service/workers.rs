@@ -1,5 +1,7 @@
 //! A fixed set of named threads that run blocking jobs off the async workers, each thread with
-//! state of its own that outlives a job (a database connection, a lowered priority).
+//! state of its own that outlives a job (a database connection). Only for threads at normal
+//! priority: a submitter takes the queue's mutex, which a low-priority thread could hold while
+//! preempted (the hashing threads have a channel of their own for that reason).
 //!
 //! Why not `tokio::task::spawn_blocking`: every actix worker has a runtime, and every runtime a
 //! blocking pool that grows a thread per waiting job, so under load dozens of threads queue on
@@ -52,6 +54,7 @@ pub(crate) trait ThreadState: Send + Sized + 'static {
     fn on_idle(&mut self) {}
 }
 
+#[cfg(test)]
 impl ThreadState for () {}
 
 /// The handle to the threads; dropping it lets them finish the queue and end.
