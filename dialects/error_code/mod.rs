@@ -98,10 +98,10 @@ route_table! {
     POST "/api/user/login" => handlers::login, "004 §用户登录", api::login;
     POST "/api/user/resetpwd" => handlers::reset_password, "004 §重置密码", api::reset_password;
     POST "/api/user/logout" => handlers::logout, "004 §用户登出", api::logout;
-    POST r"/api/user/{id:\d+}/edit" => handlers::edit, "004 §用户修改资料", api::edit;
-    POST r"/api/user/{id:\d+}/push" => handlers::push, "004 §用户信息推送开关 (/api/user/1/push)", api::push;
+    POST r"/api/user/{id:[0-9]+}/edit" => handlers::edit, "004 §用户修改资料", api::edit;
+    POST r"/api/user/{id:[0-9]+}/push" => handlers::push, "004 §用户信息推送开关 (/api/user/1/push)", api::push;
     // The document's curl fetches the detail with POST: both are served.
-    GET | POST r"/api/user/{id:\d+}" => handlers::detail, "004 §用户信息推送开关 (/api/user/1, the detail, fetched with curl -X POST)", api::detail;
+    GET | POST r"/api/user/{id:[0-9]+}" => handlers::detail, "004 §用户信息推送开关 (/api/user/1, the detail, fetched with curl -X POST)", api::detail;
 }
 
 fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {

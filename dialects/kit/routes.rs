@@ -230,7 +230,7 @@ mod tests {
 
         super::route_table! {
             GET | POST "/hello" => hello, "a test", described;
-            POST r"/user/{id:\d+}" => hello, "another", described;
+            POST r"/user/{id:[0-9]+}" => hello, "another", described;
         }
 
         pub fn mount(cfg: &mut actix_web::web::ServiceConfig) {
@@ -271,7 +271,7 @@ mod tests {
 
     const DETAIL: RouteDoc = RouteDoc {
         methods: &["GET", "POST"],
-        path: r"/api/user/{id:\d+}",
+        path: r"/api/user/{id:[0-9]+}",
         source: "004",
         describe: || Operation::new("detail"),
     };

@@ -170,7 +170,7 @@ route_table! {
     GET | POST r"/user/user{bang:(!|%21)}register{suffix:(\.action)?}" => handlers::register, "000 §9.用户注册", api::register;
     GET | POST r"/user/user{bang:(!|%21)}signOut{suffix:(\.action)?}" => handlers::sign_out, "000 §10.用户注销", api::sign_out;
     GET | POST r"/chat/group{bang:(!|%21)}setingGroup{suffix:(\.action)?}" => handlers::group_settings, "000 §11.用户群资料设置", api::group_settings;
-    GET r"/upload/images/userPhoto/{uid:\d+}_avatar.{ext:(jpg|jpeg|png|bmp)}" => handlers::photo, "000 §1 (userPhoto: the uploaded avatar's URL)", api::photo;
+    GET r"/upload/images/userPhoto/{uid:[0-9]+}_avatar.{ext:(jpg|jpeg|png|bmp)}" => handlers::photo, "000 §1 (userPhoto: the uploaded avatar's URL)", api::photo;
 }
 
 fn mount(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {

@@ -135,7 +135,7 @@ mod tests {
     #[test]
     fn labels_drop_prefix_and_constraints() {
         assert_eq!(
-            endpoint_label(Some(r"/blueu/api/user/{id:\d+}/edit".into()), "/blueu"),
+            endpoint_label(Some(r"/blueu/api/user/{id:[0-9]+}/edit".into()), "/blueu"),
             "/api/user/{id}/edit"
         );
         assert_eq!(

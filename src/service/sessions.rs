@@ -9,7 +9,7 @@ use super::Service;
 use super::guesses::Guesser;
 use crate::domain::token::TokenShape;
 use crate::domain::{CoreError, Guessed, UserId, credential::to_hex};
-use crate::storage::models::SessionRow;
+use crate::storage::models::{FoundSession, SessionRow};
 use crate::storage::{self, DbConnection};
 
 /// How a dialect wants its sessions.
@@ -48,7 +48,7 @@ impl Expect<'_> {
 /// Whether a stored session (and whether its user is banned) answers a request that claims
 /// `claimed` and `client_id`.
 fn judge(
-    found: Option<(SessionRow, bool)>,
+    found: Option<(FoundSession, bool)>,
     claimed: Option<UserId>,
     client_id: Option<&str>,
     now: i64,

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::models::SessionRow;
+use super::models::{FoundSession, SessionRow};
 use super::schema::{sessions, throttle_counters, users};
 
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
@@ -18,12 +18,12 @@ pub fn find(
     conn: &mut DbConnection,
     token_hash: &str,
     dialect: &str,
-) -> QueryResult<Option<(SessionRow, bool)>> {
+) -> QueryResult<Option<(FoundSession, bool)>> {
     on_backend!(conn, |conn| sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::dialect.eq(dialect))
-        .select((SessionRow::as_select(), users::banned))
+        .select((FoundSession::as_select(), users::banned))
         .first(conn)
         .optional())
 }
@@ -38,7 +38,7 @@ pub fn find_counting(
     token_hash: &str,
     dialect: &str,
     (scope, subject, window_start): CounterKey<'_>,
-) -> QueryResult<Option<(SessionRow, bool, Option<i32>)>> {
+) -> QueryResult<Option<(FoundSession, bool, Option<i32>)>> {
     let hits = throttle_counters::table
         .filter(throttle_counters::scope.eq(scope))
         .filter(throttle_counters::subject.eq(subject))
@@ -49,7 +49,7 @@ pub fn find_counting(
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::dialect.eq(dialect))
-        .select((SessionRow::as_select(), users::banned, hits))
+        .select((FoundSession::as_select(), users::banned, hits))
         .first(conn)
         .optional())
 }
