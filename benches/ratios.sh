@@ -7,10 +7,15 @@
 #
 #   - error_code `GET /api/user/<id>` / bare handler, 32 connections
 #   - reads (8 connections) during a 32-connection login flood / reads alone, and their p99
-#   - `POST /api/user/<id>/edit` (a committed write) at 32 connections: rate and p99
+#   - `POST /api/user/<id>/edit` (a committed write) at 32 connections, 64 writers each on its
+#     own account: rate and p99
 #   - logins per second / the bcrypt bound (cores ÷ time of one verification at the cost)
 #   - idle RSS after start-up
+#   - on PostgreSQL: the reads and writes split between two gateway processes / one process
 #   - one authenticated read of every dialect / bare handler, one login / the bcrypt bound
+#
+# The read, flood and write goals are the embedded SQLite's; on PostgreSQL, whose server
+# shares the same cores, those rows are shown beside SQLite's goal.
 #
 # Each measured row is taken between two runs of the bare handler, and its ratio is against
 # their mean, so that drift falls on both alike. Only answers with the right status and body
@@ -34,6 +39,7 @@ BACKENDS=${ROSETTA_BENCH_BACKENDS:-sqlite postgres}
 PG_URL=${ROSETTA_BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
 SEED=${ROSETTA_BENCH_SEED:-}
 THREADS=2
+WRITERS=64
 BCRYPT_COST=10
 
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 2; }
@@ -68,8 +74,30 @@ for line in string.gmatch(os.getenv("HEADERS") or "", "[^\n]+") do
     local name, value = string.match(line, "^([^:]+):%s*(.*)$")
     if name then wrk.headers[name] = value end
 end
+-- ROTATE: requests taken in turn from "PATH HEADER-NAME HEADER-VALUE" lines (each writer its
+-- own account: writes to one row would measure that row's lock, not the gateway).
+local rotation = {}
+for line in string.gmatch(os.getenv("ROTATE") or "", "[^\n]+") do
+    local path, name, value = string.match(line, "^(%S+) (%S+) (%S+)$")
+    if path then table.insert(rotation, {path = path, name = name, value = value}) end
+end
+turn = 0
+if #rotation > 0 then
+    function request()
+        turn = turn % #rotation + 1
+        local pick = rotation[turn]
+        local headers = {}
+        for name, value in pairs(wrk.headers) do headers[name] = value end
+        headers[pick.name] = pick.value
+        return wrk.format(nil, pick.path, headers)
+    end
+end
 local threads = {}
-function setup(thread) table.insert(threads, thread) end
+function setup(thread)
+    -- Each wrk thread starts at another place in the rotation.
+    thread:set("turn", #threads * 7)
+    table.insert(threads, thread)
+end
 function init(args) ok = 0; bad = 0 end
 function response(status, headers, body)
     if status == expect_status and string.find(body, expect_body, 1, true) then
@@ -102,6 +130,23 @@ measure() {
     RATE=$(awk -v g="$good" -v s="$seconds" 'BEGIN {printf "%.0f", g / s}')
 }
 
+# The same as measure, with the connections split between two URLs (two gateway processes)
+# measured at once: RATE and WRONG are their sums, P99 the higher of the two.
+measure_two() {
+    local connections=$1 seconds=$2 first=$3 second=$4; shift 4
+    local half=$((connections / 2)) one two
+    env "$@" wrk -t1 -c"$half" -d"${seconds}s" --timeout 10s -s "$work/check.lua" "$first" > "$work/first.txt" 2>&1 &
+    one=$!
+    env "$@" wrk -t1 -c"$half" -d"${seconds}s" --timeout 10s -s "$work/check.lua" "$second" > "$work/second.txt" 2>&1 &
+    two=$!
+    wait "$one" "$two" || { echo "wrk failed: $(cat "$work/first.txt" "$work/second.txt")" >&2; exit 1; }
+    read -r _ good_one wrong_one _ p99_one <<<"$(awk '$1=="CHECK"' "$work/first.txt")"
+    read -r _ good_two wrong_two _ p99_two <<<"$(awk '$1=="CHECK"' "$work/second.txt")"
+    RATE=$(awk -v a="$good_one" -v b="$good_two" -v s="$seconds" 'BEGIN {printf "%.0f", (a + b) / s}')
+    WRONG=$((wrong_one + wrong_two))
+    P99=$(( p99_one > p99_two ? p99_one : p99_two ))
+}
+
 bare_url=""
 # A row between two runs of the bare handler: sets RATIO (right answers per second of the row
 # over the bare handler's mean) and ROW_RATE, ROW_P99, ROW_WRONG.
@@ -120,9 +165,34 @@ against_bare() {
 # work from being counted against the next row.
 drain_logins() { sleep 2; }
 
+# The issue sets the read, flood and write goals for the embedded SQLite. On PostgreSQL, whose
+# server shares these cores, the same figures are measured and shown beside SQLite's goal.
+embedded_goal() { if [ "$backend" = sqlite ]; then echo "$1"; else echo "SQLite: $1"; fi; }
 ms() { awk -v us="$1" 'BEGIN {printf "%.1f ms", us / 1000}'; }
 row() { printf '| %-62s | %-26s | %-16s |\n' "$1" "$2" "$3"; }
 wrong_note() { [ "$1" = 0 ] && echo "" || echo " ($1 wrong answers)"; }
+
+token=bench-admin-token-16
+# start_gateway DATABASE_URL: a gateway with every dialect on a free port; sets GATEWAY_PID,
+# GATEWAY_OPS (its ops listener's URL) and GATEWAY_PORT[dialect].
+start_gateway() {
+    local ops_port dialect env_listen=()
+    ops_port=$(free_port)
+    declare -gA GATEWAY_PORT=()
+    for dialect in struts code_sec rest code_result error_code; do
+        GATEWAY_PORT[$dialect]=$(free_port)
+        env_listen+=("ROSETTA__DIALECTS__${dialect^^}__LISTEN=127.0.0.1:${GATEWAY_PORT[$dialect]}")
+    done
+    (cd "$work" && env RUST_LOG=warn "${env_listen[@]}" \
+        ROSETTA__DATABASE__URL="$1" \
+        ROSETTA__OPS__LISTEN="127.0.0.1:$ops_port" ROSETTA__OPS__ADMIN_TOKEN=$token \
+        ROSETTA__SECURITY__BCRYPT_COST=$BCRYPT_COST \
+        ROSETTA__SECURITY__LOGIN_ATTEMPTS_PER_IP_PER_MINUTE=0 \
+        "$gateway" serve) & GATEWAY_PID=$!
+    pids+=("$GATEWAY_PID")
+    GATEWAY_OPS="http://127.0.0.1:$ops_port"
+    wait_for "$GATEWAY_OPS/healthz"
+}
 
 bare_port=$(free_port)
 "$peer" serve "127.0.0.1:$bare_port" & pids+=($!)
@@ -159,23 +229,10 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
         # shellcheck disable=SC2086 # three numbers
         benches/seed.sh "$database_url" $SEED
     fi
-    ops_port=$(free_port)
+    start_gateway "$database_url"
+    gateway_pid=$GATEWAY_PID ops=$GATEWAY_OPS
     declare -A port=()
-    env_listen=()
-    for dialect in struts code_sec rest code_result error_code; do
-        port[$dialect]=$(free_port)
-        env_listen+=("ROSETTA__DIALECTS__${dialect^^}__LISTEN=127.0.0.1:${port[$dialect]}")
-    done
-    token=bench-admin-token-16
-    (cd "$work" && env RUST_LOG=warn "${env_listen[@]}" \
-        ROSETTA__DATABASE__URL="$database_url" \
-        ROSETTA__OPS__LISTEN="127.0.0.1:$ops_port" ROSETTA__OPS__ADMIN_TOKEN=$token \
-        ROSETTA__SECURITY__BCRYPT_COST=$BCRYPT_COST \
-        ROSETTA__SECURITY__LOGIN_ATTEMPTS_PER_IP_PER_MINUTE=0 \
-        "$gateway" serve) & gateway_pid=$!
-    pids+=("$gateway_pid")
-    ops="http://127.0.0.1:$ops_port"
-    wait_for "$ops/healthz"
+    for dialect in "${!GATEWAY_PORT[@]}"; do port[$dialect]=${GATEWAY_PORT[$dialect]}; done
     rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$gateway_pid/status")
     if [ "$size" = large ]; then
         # The janitor starts purging the seeded expired sessions at once: reads meanwhile.
@@ -200,7 +257,6 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
     form='Content-Type: application/x-www-form-urlencoded'
 
     ec_login="{\"username\":\"${phone[error_code]}\",\"password\":\"$PASSWORD\"}"
-    ec_token=$(curl -sf -X POST "$(url error_code /api/user/login)" -d "$ec_login" | sed -E 's/.*"token_id":"([^"]+)".*/\1/')
     st_login="userVO.userName=${phone[struts]}&userVO.password=$PASSWORD_MD5"
     st_token=$(curl -sf -D - -o /dev/null -X POST "$(url struts '/user/user!login.action')" -H "$form" -d "$st_login" \
         | awk -F': ' 'tolower($1)=="accesstoken" {gsub("\r",""); print $2}')
@@ -211,6 +267,23 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
     cr_wire_id=$(printf '%s' "$cr_answer" | sed -E 's/.*"id":"([^"]+)".*/\1/')
     cr_cookie=$(grep -i '^set-cookie:' "$work/cr_headers" | sed -E 's/^[^:]+: *([^;]+);.*/\1/')
     rest_login="{\"tel\":{\"dialCode\":86,\"number\":${phone[rest]}},\"password\":\"$PASSWORD\"}"
+    # The writers: accounts of their own, each logged in to error_code, taken in turn.
+    writer_pids=()
+    for n in $(seq 1 "$WRITERS"); do
+        (
+            writer_phone=$((13700000000 + n))
+            writer_id=$(curl -sf -X POST "$ops/admin/users" -H "Authorization: Bearer $token" -H "$json" \
+                -d "{\"region\":\"86\",\"phone\":\"$writer_phone\",\"password\":\"$PASSWORD\",\"nickname\":\"writer$n\"}" \
+                | sed -E 's/.*"id":([0-9]+).*/\1/')
+            writer_token=$(curl -sf -X POST "$(url error_code /api/user/login)" \
+                -d "{\"username\":\"$writer_phone\",\"password\":\"$PASSWORD\"}" | sed -E 's/.*"token_id":"([^"]+)".*/\1/')
+            echo "/api/user/$writer_id/edit X-Auth-Token $writer_token" > "$work/writer-$n"
+        ) & writer_pids+=($!)
+        if (( n % 4 == 0 )); then wait "${writer_pids[@]}"; writer_pids=(); fi
+    done
+    if [ ${#writer_pids[@]} -gt 0 ]; then wait "${writer_pids[@]}"; fi
+    writers=$(cat "$work"/writer-*)
+    rm -f "$work"/writer-*
 
     echo
     echo "## $backend, $size database — rosetta $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $cores cores, wrk -t$THREADS, $SECS s per run"
@@ -219,7 +292,7 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
     row "---" "---" "---"
 
     against_bare 32 "$(url error_code "/api/user/${id[error_code]}")" EXPECT_BODY='"error_code":0'
-    row "error_code GET /api/user/<id> / bare handler (32 connections)" "$RATIO ($ROW_RATE vs $BARE_RATE/s)$(wrong_note "$ROW_WRONG")" "≥ 0.35"
+    row "error_code GET /api/user/<id> / bare handler (32 connections)" "$RATIO ($ROW_RATE vs $BARE_RATE/s)$(wrong_note "$ROW_WRONG")" "$(embedded_goal "≥ 0.35")"
     read_ratio=$RATIO
 
     # Reads alone, then the same reads beside a login flood.
@@ -235,8 +308,8 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
     drain_logins
     read -r _ logins_good logins_other _ logins_p99 <<<"$(awk '$1=="CHECK"' "$work/flood.txt")"
     row "reads during a 32-connection login flood / reads alone (8 conn.)" \
-        "$(awk -v a="$beside" -v b="$alone" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') ($beside vs $alone/s)" "≥ 0.70"
-    row "read p99 during that flood (8 connections)" "$(ms "$beside_p99")" "≤ 5 ms"
+        "$(awk -v a="$beside" -v b="$alone" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') ($beside vs $alone/s)" "$(embedded_goal "≥ 0.70")"
+    row "read p99 during that flood (8 connections)" "$(ms "$beside_p99")" "$(embedded_goal "≤ 5 ms")"
     row "the flood's logins: p99 of every answer (busy ones included)" \
         "$(ms "$logins_p99") ($logins_good logged in, $logins_other busy)" "≤ 2 s"
     measure 32 "$SECS" "$(url error_code /api/user/login)" METHOD=POST BODY="$ec_login" EXPECT_BODY='"error_code":0'
@@ -245,9 +318,9 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
     row "logins alone / bcrypt bound ($cores cores ÷ $(ms "$bcrypt_us") per verify)" \
         "$(awk -v l="$login_rate" -v b="$bound" 'BEGIN {printf "%.2f", l / b}') ($login_rate vs $bound/s)$(wrong_note "$WRONG")" "≥ 0.90"
 
-    against_bare 32 "$(url error_code "/api/user/${id[error_code]}/edit")" \
-        METHOD=POST BODY='{"name":"bench"}' HEADERS="X-Auth-Token: $ec_token" EXPECT_BODY='"error_code":0'
-    row "POST /api/user/<id>/edit, committed writes (32 connections)" "$ROW_RATE/s, p99 $(ms "$ROW_P99"), $RATIO of bare$(wrong_note "$ROW_WRONG")" "p99 ≤ 50 ms, ≥ 4,800/s"
+    write_args=(METHOD=POST BODY='{"name":"bench"}' ROTATE="$writers" EXPECT_BODY='"error_code":0')
+    against_bare 32 "$(url error_code /)" "${write_args[@]}"
+    row "POST /api/user/<id>/edit, committed writes ($WRITERS writers, 32 conn.)" "$ROW_RATE/s, p99 $(ms "$ROW_P99"), $RATIO of bare$(wrong_note "$ROW_WRONG")" "$(embedded_goal "p99 ≤ 50 ms, ≥ 4,800/s")"
     write_rate=$ROW_RATE
     row "idle RSS after start-up" "$((rss_kib / 1024)) MiB" "≤ 64 MiB"
     if [ "$size" = small ]; then
@@ -260,11 +333,31 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
         row "reads (8 conn.) while the janitor purged $purging expired sessions" "$purge_reads; $purge_left left after" "p99 ≤ 5 ms"
     fi
 
-    # One authenticated read and one login of every dialect.
+    if [ "$backend" = postgres ]; then
+        # Two gateway processes on one database, the same load split between them, against one
+        # process alone measured right before.
+        first_url=$(url error_code /)
+        start_gateway "$database_url"
+        second_pid=$GATEWAY_PID second_url="http://127.0.0.1:${GATEWAY_PORT[error_code]}/"
+        read_path="api/user/${id[error_code]}"
+        measure 32 "$SECS" "$first_url$read_path" "${read_args[@]}"; one=$RATE
+        measure_two 32 "$SECS" "$first_url$read_path" "$second_url$read_path" "${read_args[@]}"
+        row "two gateway processes / one: error_code reads (32 conn. in all)" \
+            "$(awk -v t="$RATE" -v o="$one" 'BEGIN {printf "%.2f", (o > 0 ? t / o : 0)}') ($RATE vs $one/s, p99 $(ms "$P99"))$(wrong_note "$WRONG")" "≥ 0.80"
+        measure 32 "$SECS" "$first_url" "${write_args[@]}"; one=$RATE
+        measure_two 32 "$SECS" "$first_url" "$second_url" "${write_args[@]}"
+        row "two gateway processes / one: committed writes (32 conn. in all)" \
+            "$(awk -v t="$RATE" -v o="$one" 'BEGIN {printf "%.2f", (o > 0 ? t / o : 0)}') ($RATE vs $one/s, p99 $(ms "$P99"))$(wrong_note "$WRONG")" "≥ 0.80, p99 ≤ 50 ms"
+        kill -TERM "$second_pid" 2>/dev/null; wait "$second_pid" 2>/dev/null || true
+        unset 'pids[-1]'
+    fi
+
+    # One authenticated read and one login of every dialect. The reads have no goal of their
+    # own (the issue's ≥ 0.35 is error_code's detail, above): they show each dialect's cost.
     read_row() {
         local label=$1; shift
         against_bare 32 "$@"
-        row "$label / bare handler" "$RATIO ($ROW_RATE/s, p99 $(ms "$ROW_P99"))$(wrong_note "$ROW_WRONG")" "≥ 0.35"
+        row "$label / bare handler" "$RATIO ($ROW_RATE/s, p99 $(ms "$ROW_P99"))$(wrong_note "$ROW_WRONG")" "—"
     }
     read_row "struts readUser" "$(url struts '/user/user!readUser.action')" \
         METHOD=POST HEADERS=$'uid: '"${id[struts]}"$'\naccessToken: '"$st_token" EXPECT_BODY='"success":true'

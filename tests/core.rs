@@ -1886,3 +1886,87 @@ async fn imported_users_keep_their_ids_and_import_twice_changes_nothing() {
         "the id sequence continues after the largest imported id"
     );
 }
+
+/// A read of the caller's own profile finds the session and the profile in one statement; it
+/// refuses exactly as `authenticate` does, with the guessing bound on and off.
+#[actix_web::test]
+async fn the_callers_profile_comes_with_its_session_and_the_same_refusals() {
+    use rosetta::service::profiles::Whose;
+    for config in ["", "[security]\nfailed_guesses_per_ip_per_minute = 0\n"] {
+        let db = TestDb::fresh();
+        let (service, clock) = test_service(&db, config).await;
+        let id = register(&service, "13912345678", "pw").await;
+        let other = register(&service, "13912345679", "pw").await;
+        let issued = service
+            .create_session(id, session_spec("struts"))
+            .await
+            .unwrap();
+        let from = Expect {
+            from: Some("198.51.100.7"),
+            ..Expect::NOTHING
+        };
+        let read = |token: String, expect: Expect<'static>, whose: Whose| {
+            let service = service.clone();
+            async move {
+                service
+                    .authenticated_profile("struts", &token, expect, whose)
+                    .await
+                    .map(|(session, profile)| (session.user_id, profile.map(|p| p.id)))
+            }
+        };
+        assert_eq!(
+            read(issued.token.clone(), from, Whose::Caller).await,
+            Ok((id, Some(id))),
+            "{config}"
+        );
+        assert_eq!(
+            read(issued.token.clone(), from, Whose::User(other)).await,
+            Ok((id, Some(other)))
+        );
+        let profile = service
+            .authenticated_profile("struts", &issued.token, from, Whose::Caller)
+            .await
+            .unwrap()
+            .1
+            .unwrap();
+        assert_eq!(profile.nickname, "user 13912345678");
+        assert_eq!(profile.phone, Some(phone("13912345678")));
+        for (token, expect, refusal) in [
+            ("wrong".to_owned(), from, CoreError::SessionNotFound),
+            (
+                issued.token.clone(),
+                Expect {
+                    user_id: Some(other),
+                    ..from
+                },
+                CoreError::SessionNotFound,
+            ),
+            (String::new(), from, CoreError::SessionNotFound),
+        ] {
+            assert_eq!(read(token, expect, Whose::Caller).await, Err(refusal));
+        }
+        // In another dialect the token names nothing.
+        assert_eq!(
+            service
+                .authenticated_profile("code_sec", &issued.token, from, Whose::Caller)
+                .await
+                .map(|_| ()),
+            Err(CoreError::SessionNotFound)
+        );
+        // A banned user's session is refused even where one was opened after the ban.
+        service.set_banned(other, true).await.unwrap();
+        let banned = service
+            .create_session(other, session_spec("struts"))
+            .await
+            .unwrap();
+        assert_eq!(
+            read(banned.token, from, Whose::Caller).await,
+            Err(CoreError::SessionNotFound)
+        );
+        clock.advance_ms(3_600_000);
+        assert_eq!(
+            read(issued.token.clone(), from, Whose::Caller).await,
+            Err(CoreError::SessionExpired)
+        );
+    }
+}

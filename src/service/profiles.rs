@@ -48,11 +48,32 @@ impl Service {
         expect: Expect<'_>,
         whose: Whose,
     ) -> Result<(SessionInfo, Option<Profile>), CoreError> {
-        self.authenticated(dialect, token, expect, move |conn, session| {
-            Ok(storage::users::load(conn, whose.user(session))?)
-        })
-        .await
-        .map(|(session, record)| (session, record.map(profile_from)))
+        let read = match whose {
+            // The caller's own profile comes with the session, in its statement.
+            Whose::Caller => {
+                self.authenticated_by(
+                    token,
+                    expect,
+                    move |conn, hash, counter| {
+                        let found =
+                            storage::sessions::find_with_profile(conn, hash, dialect, counter)?;
+                        Ok(found.map(|(row, hits, record)| {
+                            let banned = record.row.banned;
+                            (row, banned, hits, record)
+                        }))
+                    },
+                    |_, _, record| Ok(Some(record)),
+                )
+                .await
+            }
+            Whose::User(user_id) => {
+                self.authenticated(dialect, token, expect, move |conn, _| {
+                    Ok(storage::users::load(conn, user_id)?)
+                })
+                .await
+            }
+        };
+        read.map(|(session, record)| (session, record.map(profile_from)))
     }
 
     /// A session's check and a profile card read in one round trip (`None`: nobody).

@@ -10,6 +10,7 @@ use super::guesses::Guesser;
 use crate::domain::token::TokenShape;
 use crate::domain::{CoreError, Guessed, UserId, credential::to_hex};
 use crate::storage::models::{FoundSession, SessionRow};
+use crate::storage::sessions::CounterKey;
 use crate::storage::{self, DbConnection};
 
 /// How a dialect wants its sessions.
@@ -48,12 +49,12 @@ impl Expect<'_> {
 /// Whether a stored session (and whether its user is banned) answers a request that claims
 /// `claimed` and `client_id`.
 fn judge(
-    found: Option<(FoundSession, bool)>,
+    row: FoundSession,
+    banned: bool,
     claimed: Option<UserId>,
     client_id: Option<&str>,
     now: i64,
 ) -> Result<SessionInfo, CoreError> {
-    let (row, banned) = found.ok_or(CoreError::SessionNotFound)?;
     if banned || claimed.is_some_and(|claimed| claimed != row.user_id) {
         return Err(CoreError::SessionNotFound);
     }
@@ -73,6 +74,11 @@ fn judge(
         expires_at: row.expires_at,
     })
 }
+
+/// A stored session as a lookup finds it: the row, whether its user is banned, this minute's
+/// wrong guesses from the client's address (`None`: none, or not read), and what else the
+/// lookup read with it.
+pub(crate) type Found<X> = (FoundSession, bool, Option<i32>, X);
 
 /// A freshly issued session; `token` is shown to the client once and never stored.
 #[derive(Debug, Clone)]
@@ -157,6 +163,45 @@ impl Service {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection, &SessionInfo) -> Result<T, CoreError> + Send + 'static,
     {
+        self.authenticated_by(
+            token,
+            expect,
+            move |conn, hash, counter| {
+                Ok(match counter {
+                    None => storage::sessions::find(conn, hash, dialect)?
+                        .map(|(row, banned)| (row, banned, None, ())),
+                    Some(counter) => {
+                        storage::sessions::find_counting(conn, hash, dialect, counter)?
+                            .map(|(row, banned, hits)| (row, banned, hits, ()))
+                    }
+                })
+            },
+            move |conn, session, ()| then(conn, session),
+        )
+        .await
+    }
+
+    /// The session check of [`Service::authenticated`] with the session found by `lookup` (in
+    /// its dialect, by the token's hash, reading along the guessing counter it is given, if any),
+    /// which may read more in the same statement (`X`, handed to `then` once the session holds).
+    pub(crate) async fn authenticated_by<X, T, L, F>(
+        &self,
+        token: &str,
+        expect: Expect<'_>,
+        lookup: L,
+        then: F,
+    ) -> Result<(SessionInfo, T), CoreError>
+    where
+        T: Send + 'static,
+        L: FnOnce(
+                &mut DbConnection,
+                &str,
+                Option<CounterKey<'_>>,
+            ) -> Result<Option<Found<X>>, CoreError>
+            + Send
+            + 'static,
+        F: FnOnce(&mut DbConnection, &SessionInfo, X) -> Result<T, CoreError> + Send + 'static,
+    {
         if token.is_empty() {
             return Err(CoreError::SessionNotFound);
         }
@@ -173,30 +218,26 @@ impl Service {
         let client_id = expect.client_id.map(str::to_owned);
         let (verdict, guesser) = self
             .db(move |conn| {
-                let found = match &guesser {
-                    None => storage::sessions::find(conn, &hash, dialect)?,
-                    Some(guesser) => {
-                        // The guessing check reads its counter with the session; without a
-                        // session it reads it alone. Either way before the session is judged.
-                        let counter = guesser.address_counter();
-                        match storage::sessions::find_counting(conn, &hash, dialect, counter)? {
-                            Some((row, banned, hits)) => {
-                                guesser.check_counted(conn, hits.unwrap_or(0))?;
-                                Some((row, banned))
+                let found = lookup(conn, &hash, guesser.as_ref().map(Guesser::address_counter))?;
+                if let Some(guesser) = &guesser {
+                    // The guessing check reads its counter with the session; without a
+                    // session it reads it alone. Either way before the session is judged.
+                    match &found {
+                        Some((_, _, hits, _)) => guesser.check_counted(conn, hits.unwrap_or(0))?,
+                        None => guesser.check(conn)?,
+                    }
+                }
+                let verdict = match found {
+                    None => Err(CoreError::SessionNotFound),
+                    Some((row, banned, _, extra)) => {
+                        match judge(row, banned, claimed, client_id.as_deref(), now) {
+                            Ok(session) => {
+                                let read = then(conn, &session, extra)?;
+                                Ok((session, read))
                             }
-                            None => {
-                                guesser.check(conn)?;
-                                None
-                            }
+                            Err(refusal) => Err(refusal),
                         }
                     }
-                };
-                let verdict = match judge(found, claimed, client_id.as_deref(), now) {
-                    Ok(session) => {
-                        let read = then(conn, &session)?;
-                        Ok((session, read))
-                    }
-                    Err(refusal) => Err(refusal),
                 };
                 Ok((verdict, guesser))
             })

@@ -3,8 +3,11 @@
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::models::{FoundSession, SessionRow};
-use super::schema::{sessions, throttle_counters, users};
+use super::models::{FoundSession, SessionRow, UserRow};
+use super::schema::{
+    avatars, phone_identities, sessions, throttle_counters, username_identities, users,
+};
+use super::users::{JoinedUser, UserRecord, record_of};
 
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
     diesel::insert_into(sessions::table)
@@ -52,6 +55,47 @@ pub fn find_counting(
         .select((FoundSession::as_select(), users::banned, hits))
         .first(conn)
         .optional())
+}
+
+/// As [`find_counting`], with the whole profile of the session's own user read by the same
+/// statement: a read of the caller's profile costs one statement (on PostgreSQL one round trip).
+pub fn find_with_profile(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    dialect: &str,
+    counter: Option<CounterKey<'_>>,
+) -> QueryResult<Option<(FoundSession, Option<i32>, UserRecord)>> {
+    // Without a counter to read, the subquery is given the key of one that cannot exist (a
+    // window starts on a whole minute): one statement serves both.
+    let (scope, subject, window_start) = counter.unwrap_or(("", "", i64::MIN));
+    let hits = throttle_counters::table
+        .filter(throttle_counters::scope.eq(scope))
+        .filter(throttle_counters::subject.eq(subject))
+        .filter(throttle_counters::window_start.eq(window_start))
+        .select(throttle_counters::hits)
+        .single_value();
+    let found: Option<(FoundSession, Option<i32>, JoinedUser)> = on_backend!(conn, |conn| {
+        sessions::table
+            .inner_join(users::table)
+            .left_join(phone_identities::table.on(phone_identities::user_id.eq(users::id)))
+            .left_join(username_identities::table.on(username_identities::user_id.eq(users::id)))
+            .left_join(avatars::table.on(avatars::user_id.eq(users::id)))
+            .filter(sessions::token_hash.eq(token_hash))
+            .filter(sessions::dialect.eq(dialect))
+            .select((
+                FoundSession::as_select(),
+                hits,
+                (
+                    UserRow::as_select(),
+                    (phone_identities::region, phone_identities::number).nullable(),
+                    username_identities::username.nullable(),
+                    avatars::user_id.nullable(),
+                ),
+            ))
+            .first(conn)
+            .optional()
+    })?;
+    Ok(found.map(|(session, hits, user)| (session, hits, record_of(user))))
 }
 
 pub fn delete(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {

@@ -131,12 +131,21 @@ pub struct UserRecord {
 }
 
 /// A user row with its phone, username and avatar owner id, as one query reads them.
-type JoinedUser = (
+pub(super) type JoinedUser = (
     UserRow,
     Option<(String, String)>,
     Option<String>,
     Option<i64>,
 );
+
+pub(super) fn record_of((row, phone, username, avatar): JoinedUser) -> UserRecord {
+    UserRecord {
+        row,
+        phone,
+        username,
+        has_avatar: avatar.is_some(),
+    }
+}
 
 pub fn load(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<UserRecord>> {
     let found: Option<JoinedUser> = on_backend!(conn, |conn| users::table
@@ -152,12 +161,7 @@ pub fn load(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<UserRec
         ))
         .first(conn)
         .optional())?;
-    Ok(found.map(|(row, phone, username, avatar)| UserRecord {
-        row,
-        phone,
-        username,
-        has_avatar: avatar.is_some(),
-    }))
+    Ok(found.map(record_of))
 }
 
 /// The columns of a profile card, with the phone identity.
