@@ -183,12 +183,8 @@ fn try_start(db: &TestDb, dir: &std::path::Path) -> Option<Gateway> {
         .unwrap();
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if said.contains("binding") || said.contains("in use") {
-                return None;
-            }
-            panic!("the gateway exited at start ({status}): {said}");
+        if lost_its_port(&mut child, &log_path) {
+            return None;
         }
         if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
@@ -201,6 +197,11 @@ fn try_start(db: &TestDb, dir: &std::path::Path) -> Option<Gateway> {
     let readyz = b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let ops = SocketAddr::from(([127, 0, 0, 1], ops));
     while raw_http::exchange(ops, readyz, Duration::from_secs(5)).is_none_or(|a| a.status != 200) {
+        // What answered on the dialect's port may have been another test's server, taken
+        // between the pick and the bind, and this gateway gone.
+        if lost_its_port(&mut child, &log_path) {
+            return None;
+        }
         if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             let said = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -209,6 +210,19 @@ fn try_start(db: &TestDb, dir: &std::path::Path) -> Option<Gateway> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Some(Gateway { child, port })
+}
+
+/// True when the gateway exited at start because a port it was given was taken (it is then
+/// started again on others); an exit for any other reason fails the test.
+fn lost_its_port(child: &mut Child, log_path: &std::path::Path) -> bool {
+    let Ok(Some(status)) = child.try_wait() else {
+        return false;
+    };
+    let said = std::fs::read_to_string(log_path).unwrap_or_default();
+    if said.contains("binding") || said.contains("in use") {
+        return true;
+    }
+    panic!("the gateway exited at start ({status}): {said}");
 }
 
 /// Every acknowledged write is there: the account logs in with its acknowledged password (or
