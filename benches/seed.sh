@@ -26,6 +26,7 @@ ROSETTA__DATABASE__URL="$url" RUST_LOG=warn "$gateway" migrate
 canonical=$(printf '%s' seed-pass-1 | md5sum | cut -d' ' -f1)
 hash=$("$peer" hash 10 "$canonical")
 now=$(date +%s%3N)
+# Times are worked out here: PostgreSQL would multiply two integer literals as 32-bit ones.
 day=86400000
 
 # One statement per table over a generated sequence: `$series N` yields i = 0 … N-1.
@@ -43,8 +44,8 @@ INSERT INTO sessions (token_hash, user_id, dialect, client_id, created_at, expir
     SELECT 'seed-' || i, 1000000 + (i % $users),
         CASE i % 5 WHEN 0 THEN 'error_code' WHEN 1 THEN 'struts' WHEN 2 THEN 'code_sec'
                    WHEN 3 THEN 'rest' ELSE 'code_result' END,
-        NULL, $now - 3 * $day,
-        CASE WHEN i % 4 = 0 THEN $now - 2 * $day ELSE $now + 30 * $day END
+        NULL, $((now - 3 * day)),
+        CASE WHEN i % 4 = 0 THEN $((now - 2 * day)) ELSE $((now + 30 * day)) END
     FROM $(printf "$series" "$sessions");
 INSERT INTO chat_groups (id, name, creator_id, max_member_count, created_at, updated_at)
     SELECT 1000000 + i, 'group' || i, 1000000 + ((i * 5) % $users), 500, $now, $now
