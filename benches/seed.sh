@@ -70,8 +70,8 @@ case $url in
         { echo "BEGIN;"; sql "$series"
           echo "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users));"
           echo "SELECT setval(pg_get_serial_sequence('chat_groups', 'id'), (SELECT max(id) FROM chat_groups));"
-          # What autovacuum would soon do on its own.
-          echo "COMMIT; ANALYZE;"; } \
+          # What autovacuum would soon do on its own, in the middle of the measurements.
+          echo "COMMIT; VACUUM ANALYZE;"; } \
             | PGOPTIONS=--client-min-messages=warning psql -q -v ON_ERROR_STOP=1 "$url" >/dev/null
         ;;
     *) echo "unknown database URL $url" >&2; exit 2 ;;

@@ -223,7 +223,10 @@ impl Service {
         Ok((sessions, counters + image_codes + failures))
     }
 
-    /// Repeats a bounded delete until a batch comes back short.
+    /// Repeats a bounded delete until a batch comes back short, pausing after each batch as
+    /// long as it took: a large purge takes at most half of the database's time. (Back to
+    /// back, a PostgreSQL server sharing the gateway's cores answered reads with a p99 of 87 ms
+    /// while 477,000 expired sessions went.)
     async fn purge_all(
         &self,
         batch: impl Fn(&mut DbConnection) -> diesel::QueryResult<usize> + Clone + Send + 'static,
@@ -231,11 +234,13 @@ impl Service {
         let mut total = 0;
         loop {
             let next = batch.clone();
+            let started = std::time::Instant::now();
             let removed = self.write(move |conn| Ok(next(conn)?)).await?;
             total += removed;
             if removed < PURGE_BATCH as usize {
                 return Ok(total);
             }
+            tokio::time::sleep(started.elapsed()).await;
         }
     }
 }
