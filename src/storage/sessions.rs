@@ -34,20 +34,27 @@ pub fn find(
 /// One throttle counter: scope, subject and the start of its window.
 pub type CounterKey<'a> = (&'a str, &'a str, i64);
 
+/// The hits of one throttle counter, as a scalar subquery another statement reads along.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn counter_hits<'a>(counter: CounterKey<'a>) -> _ {
+    let (scope, subject, window_start): (&'a str, &'a str, i64) = counter;
+    throttle_counters::table
+        .filter(throttle_counters::scope.eq(scope))
+        .filter(throttle_counters::subject.eq(subject))
+        .filter(throttle_counters::window_start.eq(window_start))
+        .select(throttle_counters::hits)
+        .single_value()
+}
+
 /// As [`find`], with the hits of one throttle counter read by the same statement (`None`
 /// when it has none): a request's guessing check costs no statement of its own.
 pub fn find_counting(
     conn: &mut DbConnection,
     token_hash: &str,
     dialect: &str,
-    (scope, subject, window_start): CounterKey<'_>,
+    counter: CounterKey<'_>,
 ) -> QueryResult<Option<(FoundSession, bool, Option<i32>)>> {
-    let hits = throttle_counters::table
-        .filter(throttle_counters::scope.eq(scope))
-        .filter(throttle_counters::subject.eq(subject))
-        .filter(throttle_counters::window_start.eq(window_start))
-        .select(throttle_counters::hits)
-        .single_value();
+    let hits = counter_hits(counter);
     on_backend!(conn, |conn| sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
@@ -67,13 +74,7 @@ pub fn find_with_profile(
 ) -> QueryResult<Option<(FoundSession, Option<i32>, UserRecord)>> {
     // Without a counter to read, the subquery is given the key of one that cannot exist (a
     // window starts on a whole minute): one statement serves both.
-    let (scope, subject, window_start) = counter.unwrap_or(("", "", i64::MIN));
-    let hits = throttle_counters::table
-        .filter(throttle_counters::scope.eq(scope))
-        .filter(throttle_counters::subject.eq(subject))
-        .filter(throttle_counters::window_start.eq(window_start))
-        .select(throttle_counters::hits)
-        .single_value();
+    let hits = counter_hits(counter.unwrap_or(("", "", i64::MIN)));
     let found: Option<(FoundSession, Option<i32>, JoinedUser)> = on_backend!(conn, |conn| {
         sessions::table
             .inner_join(users::table)
