@@ -163,6 +163,9 @@ pub struct DialectSpec {
     pub volatile: &'static [Volatile],
     /// Request fields and headers that carry passwords: the recorder redacts them.
     pub secrets: &'static [Location],
+    /// The request header that names the client app (its first word is the metrics' client
+    /// label); without one, the User-Agent's first product is.
+    pub client_header: Option<&'static str>,
     /// Recomputes derived request fields before a replayed request is sent (a checksum over a
     /// refreshed timestamp); `None` when the dialect has none.
     pub replay_fixup: Option<fn(&mut ReplayRequest)>,

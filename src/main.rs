@@ -1,5 +1,6 @@
 //! The `rosetta` command: `serve` the gateway, `migrate` the database, `replay` transcripts,
-//! `import` legacy users, `copy` a database to another, print a dialect's `openapi` document.
+//! `import` legacy users, `copy` a database to another, print a dialect's `openapi` document,
+//! summarise a running gateway's `traffic`.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -42,6 +43,13 @@ enum Command {
     /// Copy a whole database into another (SQLite or PostgreSQL, either way), then verify it
     /// table by table. Exit code 0 when verified, 1 otherwise.
     Copy(CopyCli),
+    /// Print how many requests each dialect and each client app got, from a running gateway's
+    /// metrics (since that gateway started).
+    Traffic {
+        /// The gateway's ops listener.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        ops_url: String,
+    },
     /// Print a dialect's OpenAPI 3.1 document (its server: the dialect's configured listen
     /// address and prefix), as the ops listener serves it at /openapi/<dialect>.json.
     Openapi {
@@ -148,6 +156,23 @@ fn main() -> ExitCode {
         Command::Import(cli) => server_command(import_users(cli)),
         Command::Copy(cli) => copy_database(&cli),
         Command::Openapi { dialect, config } => print_openapi(&dialect, config.as_deref()),
+        Command::Traffic { ops_url } => {
+            let fetched = actix_web::rt::System::new()
+                .block_on(async move { rosetta::traffic::fetch(&ops_url).await });
+            match fetched {
+                Ok(metrics) => {
+                    print!(
+                        "{}",
+                        rosetta::traffic::render(&rosetta::traffic::summarise(&metrics))
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("rosetta traffic: {err}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Replay(cli) => {
             // The replayer's own lines are its output; the in-process gateway stays quiet.
             rosetta::telemetry::init("warn");

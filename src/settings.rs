@@ -67,6 +67,8 @@ impl Default for DatabaseSettings {
 pub struct OpsSettings {
     pub listen: String,
     pub admin_token: Option<String>,
+    /// Distinct client labels per dialect in the metrics; later clients are `other`.
+    pub client_labels: usize,
 }
 
 impl Default for OpsSettings {
@@ -74,6 +76,7 @@ impl Default for OpsSettings {
         OpsSettings {
             listen: "127.0.0.1:8080".into(),
             admin_token: None,
+            client_labels: crate::ops::metrics::DEFAULT_CLIENT_LABELS,
         }
     }
 }

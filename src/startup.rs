@@ -177,7 +177,7 @@ impl Application {
         for warning in &settings.warnings {
             tracing::warn!("{warning}");
         }
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::new(settings.ops.client_labels));
         let recorder: Option<Arc<Recorder>> = settings.record.enabled.then(|| {
             tracing::info!(dir = %settings.record.dir, redact = settings.record.redact, "recording every exchange");
             Recorder::start(settings.record.dir.clone().into(), settings.record.redact)

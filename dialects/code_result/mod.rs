@@ -446,6 +446,7 @@ pub static SPEC: DialectSpec = DialectSpec {
         Location::Field("oldPassword"),
         Location::Field("newPassword"),
     ],
+    client_header: None,
     replay_fixup: None,
     mount,
     framework_error: error::framework_error,

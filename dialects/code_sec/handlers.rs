@@ -8,7 +8,7 @@ use super::checksum;
 use super::error::{core_error, param_error};
 use super::wire::{self, Code, Refused};
 use crate::dialects::kit::{
-    Answer, FrameworkError, Params, Reply, Winner, client_ip, query_and_body,
+    Answer, FrameworkError, Params, Reply, Winner, client_ip, name_client, query_and_body,
 };
 use crate::domain::credential::PasswordInput;
 use crate::domain::identity::LoginName;
@@ -27,9 +27,14 @@ const CODE_LENGTH: usize = 6;
 /// One code serves registration and password reset alike (the document has one SMS endpoint).
 const PURPOSE: &str = "sms";
 
-/// PHP's `$_REQUEST`: the query string, then the body (form or JSON) over it.
+/// PHP's `$_REQUEST`: the query string, then the body (form or JSON) over it. The device id
+/// `xid`, when sent, names the client in the metrics (its prefix).
 async fn params(req: &HttpRequest, payload: web::Payload) -> Result<Params, FrameworkError> {
-    query_and_body(req, payload, BODY_LIMIT, Winner::Body).await
+    let params = query_and_body(req, payload, BODY_LIMIT, Winner::Body).await?;
+    if let Ok(Some(xid)) = params.trimmed_optional("xid") {
+        name_client(req, &xid);
+    }
+    Ok(params)
 }
 
 /// A field that must be sent and not be blank, trimmed.

@@ -114,6 +114,7 @@ pub static SPEC: DialectSpec = DialectSpec {
         },
     ],
     secrets: &[Location::Field("pwd")],
+    client_header: None,
     replay_fixup: Some(checksum::replay_fixup),
     mount,
     framework_error: error::framework_error,

@@ -87,6 +87,7 @@ pub static SPEC: DialectSpec = DialectSpec {
         Location::Field("newpassword"),
         Location::RequestHeader(auth::PASSWORD_HEADER),
     ],
+    client_header: None,
     replay_fixup: None,
     mount,
     framework_error: error::framework_error,

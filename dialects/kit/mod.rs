@@ -10,6 +10,7 @@ pub mod reply;
 pub mod request;
 pub mod routes;
 
+pub use crate::ops::clients::hint as name_client;
 pub use failure::{Answer, FailureHook, FrameworkError, Refusal, RequestPart};
 pub use params::{ParamError, ParamErrorKind, Params, Winner};
 pub use reply::{Outcome, Reply};

@@ -138,6 +138,7 @@ pub static SPEC: DialectSpec = DialectSpec {
         },
     ],
     secrets: &[Location::Field("password")],
+    client_header: None,
     replay_fixup: None,
     mount,
     framework_error: error::framework_error,

@@ -150,6 +150,7 @@ pub static SPEC: DialectSpec = DialectSpec {
         Location::Field("userVO.password"),
         Location::Field("oldPassword"),
     ],
+    client_header: Some(auth::CLIENT_HEADER),
     replay_fixup: None,
     mount,
     framework_error: error::framework_error,

@@ -1,7 +1,7 @@
-//! Prometheus metrics of this process: requests by dialect, endpoint and outcome, and a latency
-//! histogram. Per process by design: Prometheus scrapes and sums every gateway process.
+//! Prometheus metrics of this process: requests by dialect, endpoint, outcome and client, and a
+//! latency histogram. Per process by design: Prometheus scrapes and sums every gateway process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -55,17 +55,32 @@ struct Histogram {
     count: u64,
 }
 
-#[derive(Default)]
-struct Tables {
-    requests: BTreeMap<(String, String, Outcome), u64>,
-    latency: BTreeMap<(String, String), Histogram>,
-}
+/// A request's labels in `rosetta_requests_total`: dialect, endpoint, outcome, client.
+type RequestKey = (String, String, Outcome, String);
 
 #[derive(Default)]
+struct Tables {
+    requests: BTreeMap<RequestKey, u64>,
+    latency: BTreeMap<(String, String), Histogram>,
+    /// The client labels each dialect has given out so far.
+    clients: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// How many distinct client labels a dialect gets when the settings do not say.
+pub const DEFAULT_CLIENT_LABELS: usize = 20;
+
 pub struct Metrics {
     tables: Mutex<Tables>,
     /// One counter per dialect, made at start-up: requests touch only the atomic.
     in_flight: Mutex<BTreeMap<&'static str, Arc<AtomicI64>>>,
+    /// Distinct client labels per dialect; later clients are counted as `other`.
+    client_labels: usize,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new(DEFAULT_CLIENT_LABELS)
+    }
 }
 
 /// Counts a request as in flight until it is dropped (answered or abandoned).
@@ -85,6 +100,15 @@ impl Drop for InFlight {
 }
 
 impl Metrics {
+    /// Metrics that give each dialect at most `client_labels` distinct client labels.
+    pub fn new(client_labels: usize) -> Metrics {
+        Metrics {
+            tables: Mutex::default(),
+            in_flight: Mutex::default(),
+            client_labels,
+        }
+    }
+
     /// The in-flight counter of `dialect` (operators watch it drain at shutdown); taken once
     /// per listener when the server is built.
     pub fn in_flight_counter(&self, dialect: &'static str) -> Arc<AtomicI64> {
@@ -94,14 +118,30 @@ impl Metrics {
         }
     }
 
-    pub fn record(&self, dialect: &str, endpoint: &str, outcome: Outcome, elapsed: Duration) {
+    pub fn record(
+        &self,
+        dialect: &str,
+        endpoint: &str,
+        outcome: Outcome,
+        client: &str,
+        elapsed: Duration,
+    ) {
         let seconds = elapsed.as_secs_f64();
         let Ok(mut tables) = self.tables.lock() else {
             return;
         };
+        let known = tables.clients.entry(dialect.to_owned()).or_default();
+        let client = if known.contains(client) {
+            client.to_owned()
+        } else if known.len() < self.client_labels {
+            known.insert(client.to_owned());
+            client.to_owned()
+        } else {
+            super::clients::OTHER.to_owned()
+        };
         *tables
             .requests
-            .entry((dialect.to_owned(), endpoint.to_owned(), outcome))
+            .entry((dialect.to_owned(), endpoint.to_owned(), outcome, client))
             .or_insert(0) += 1;
         let histogram = tables
             .latency
@@ -123,16 +163,18 @@ impl Metrics {
             return out;
         };
         out.push_str(
-            "# HELP rosetta_requests_total Requests answered, by dialect, endpoint and outcome.\n",
+            "# HELP rosetta_requests_total Requests answered, by dialect, endpoint, outcome and \
+             client (a bounded label: the rest are `other`).\n",
         );
         out.push_str("# TYPE rosetta_requests_total counter\n");
-        for ((dialect, endpoint, outcome), count) in &tables.requests {
+        for ((dialect, endpoint, outcome, client), count) in &tables.requests {
             let _ = writeln!(
                 out,
-                "rosetta_requests_total{{dialect=\"{}\",endpoint=\"{}\",outcome=\"{}\"}} {count}",
+                "rosetta_requests_total{{dialect=\"{}\",endpoint=\"{}\",outcome=\"{}\",client=\"{}\"}} {count}",
                 escape(dialect),
                 escape(endpoint),
-                outcome.as_str()
+                outcome.as_str(),
+                escape(client)
             );
         }
         out.push_str(
@@ -217,29 +259,51 @@ mod tests {
             "error_code",
             "/api/user/login",
             Outcome::Ok,
+            "okhttp",
             Duration::from_millis(3),
         );
         m.record(
             "error_code",
             "/api/user/login",
             Outcome::Ok,
+            "okhttp",
             Duration::from_millis(30),
         );
         m.record(
             "error_code",
             "/api/user/login",
             Outcome::AuthError,
+            "okhttp",
             Duration::from_millis(1),
         );
         let text = m.render();
         assert!(text.contains(
-            "rosetta_requests_total{dialect=\"error_code\",endpoint=\"/api/user/login\",outcome=\"ok\"} 2"
+            "rosetta_requests_total{dialect=\"error_code\",endpoint=\"/api/user/login\",outcome=\"ok\",client=\"okhttp\"} 2"
         ));
-        assert!(text.contains("outcome=\"auth_error\"} 1"));
+        assert!(text.contains("outcome=\"auth_error\",client=\"okhttp\"} 1"));
         assert!(text.contains(
             "rosetta_request_duration_seconds_bucket{dialect=\"error_code\",endpoint=\"/api/user/login\",le=\"0.005\"} 2"
         ));
         assert!(text.contains("rosetta_request_duration_seconds_count{dialect=\"error_code\",endpoint=\"/api/user/login\"} 3"));
+    }
+
+    #[test]
+    fn each_dialect_gets_a_bounded_number_of_client_labels() {
+        let m = Metrics::new(2);
+        for client in ["android", "ios", "harmony", "android", "web"] {
+            m.record("struts", "/x", Outcome::Ok, client, Duration::ZERO);
+        }
+        m.record("rest", "/y", Outcome::Ok, "web", Duration::ZERO);
+        let text = m.render();
+        for line in [
+            "dialect=\"struts\",endpoint=\"/x\",outcome=\"ok\",client=\"android\"} 2",
+            "dialect=\"struts\",endpoint=\"/x\",outcome=\"ok\",client=\"ios\"} 1",
+            "dialect=\"struts\",endpoint=\"/x\",outcome=\"ok\",client=\"other\"} 2",
+            "dialect=\"rest\",endpoint=\"/y\",outcome=\"ok\",client=\"web\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert!(!text.contains("harmony"), "{text}");
     }
 
     #[test]

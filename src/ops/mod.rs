@@ -2,6 +2,7 @@
 //! the admin API.
 
 pub mod admin;
+pub mod clients;
 pub mod health;
 pub mod metrics;
 pub mod observe;

@@ -115,10 +115,13 @@ pub async fn observe(
         .copied()
         .unwrap_or_else(|| Outcome::from_status(status));
     let endpoint = endpoint_label(response.request().match_pattern(), &prefix);
+    let client_header = crate::dialects::find(dialect).and_then(|spec| spec.client_header);
+    let client = super::clients::label(response.request(), client_header);
     let elapsed = started.elapsed();
-    map.metrics.record(dialect, &endpoint, outcome, elapsed);
+    map.metrics
+        .record(dialect, &endpoint, outcome, &client, elapsed);
     span.in_scope(|| {
-        tracing::info!(status, outcome = outcome.as_str(), endpoint = %endpoint, micros = elapsed.as_micros() as u64, "answered");
+        tracing::info!(status, outcome = outcome.as_str(), endpoint = %endpoint, client = %client, micros = elapsed.as_micros() as u64, "answered");
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response
