@@ -37,7 +37,7 @@ enum Command {
     },
     /// Replay transcripts (.json), recordings (.jsonl) or HAR captures (.har) and diff the
     /// answers; exit code 0 when all pass, 1 on a failure, 2 for unusable input.
-    Replay(ReplayCli),
+    Replay(Box<ReplayCli>),
     /// Import legacy users (ids and password hashes kept, hashes wrapped) from CSV or JSONL.
     Import(ImportCli),
     /// Copy a whole database into another (SQLite or PostgreSQL, either way), then verify it
@@ -131,6 +131,19 @@ struct ReplayCli {
     /// HAR files: keep only entries under this path prefix, and remove it.
     #[arg(long)]
     prefix: Option<String>,
+    /// Accepted differences: a TOML file of rules; what they accept does not fail an exchange,
+    /// and the report says how often each rule matched.
+    #[arg(long, value_name = "RULES")]
+    accept: Option<PathBuf>,
+    /// `fast` (default): each exchange as soon as the one before is answered; `recorded`: after
+    /// the gap recorded before it, so throttles and expiries behave as they did.
+    #[arg(long, value_parser = ["fast", "recorded"], default_value = "fast")]
+    pace: String,
+    /// A value a recording could not reveal: `id:100023=5` replays the recorded id 100023 as 5
+    /// (a legacy id known from an imported user table). KIND is id, session or timestamp.
+    /// Repeatable.
+    #[arg(long = "bind", value_name = "KIND:RECORDED=LIVE")]
+    binds: Vec<replay::runner::Bind>,
 }
 
 fn main() -> ExitCode {
@@ -177,7 +190,7 @@ fn main() -> ExitCode {
             // The replayer's own lines are its output; the in-process gateway stays quiet.
             rosetta::telemetry::init("warn");
             let code = match cli.convert.clone() {
-                Some(har) => convert_har(&har, cli),
+                Some(har) => convert_har(&har, *cli),
                 None => {
                     let args = replay_cli::ReplayArgs {
                         files: cli.files,
@@ -192,6 +205,13 @@ fn main() -> ExitCode {
                             host: cli.host,
                             prefix: cli.prefix,
                         },
+                        accept: cli.accept,
+                        pace: if cli.pace == "recorded" {
+                            replay::runner::Pace::Recorded
+                        } else {
+                            replay::runner::Pace::Fast
+                        },
+                        binds: cli.binds,
                     };
                     actix_web::rt::System::new()
                         .block_on(async move { replay_cli::replay(&args).await })

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::replay::accept::Rules;
 use crate::replay::report::{self, TranscriptReport};
-use crate::replay::runner::{self, Options, SmsSource, Target};
+use crate::replay::runner::{self, Bind, Options, Pace, SmsSource, Target};
 use crate::replay::{har, input, transcript};
 
 use crate::service::SystemClock;
@@ -27,6 +28,10 @@ pub struct ReplayArgs {
     pub check_schema: bool,
     /// Which entries of HAR files to replay.
     pub har_filter: har::Filter,
+    /// The accepted-differences rules file.
+    pub accept: Option<PathBuf>,
+    pub pace: Pace,
+    pub binds: Vec<Bind>,
 }
 
 /// Exit codes of `rosetta replay`.
@@ -100,9 +105,41 @@ pub async fn replay(args: &ReplayArgs) -> i32 {
             return EXIT_UNUSABLE;
         }
     }
+    let accept = match &args.accept {
+        Some(path) => match Rules::load(path) {
+            Ok(rules) => Some(Arc::new(rules)),
+            Err(err) => {
+                eprintln!("rosetta replay: --accept {err}");
+                return EXIT_UNUSABLE;
+            }
+        },
+        None => None,
+    };
+    if !args.binds.is_empty() && !loaded.iter().any(|l| l.transcript.rebind) {
+        println!(
+            "note: --bind applies to recordings and HAR captures (replayed with rebinding); \
+             no file given is one"
+        );
+    }
+    if args.pace == Pace::Recorded
+        && !loaded.iter().any(|l| {
+            l.transcript
+                .exchanges
+                .iter()
+                .any(|e| e.recorded_at.is_some())
+        })
+    {
+        println!(
+            "note: --pace recorded: no exchange given has a recorded time (recordings and HAR \
+             captures have them); replaying without pauses"
+        );
+    }
     let options = Options {
         keep_going: args.keep_going,
         check_schema: args.check_schema,
+        pace: args.pace,
+        accept: accept.clone(),
+        binds: args.binds.clone(),
     };
     let mut reports = Vec::new();
     for transcript in &loaded {
@@ -126,14 +163,14 @@ pub async fn replay(args: &ReplayArgs) -> i32 {
                     base_url: base_url.clone(),
                     sms,
                 };
-                runner::run(transcript, &target, options).await
+                runner::run(transcript, &target, &options).await
             }
             None => match InProcessGateway::start(&transcript.transcript.settings_toml()).await {
                 Ok(gateway) => {
                     let report = runner::run(
                         transcript,
                         &gateway.target(&transcript.transcript.dialect),
-                        options,
+                        &options,
                     )
                     .await;
                     gateway.stop().await;
@@ -151,6 +188,12 @@ pub async fn replay(args: &ReplayArgs) -> i32 {
         reports.push(report);
     }
     println!("{}", report::closing_line(&reports));
+    if let Some(rules) = &accept {
+        println!("accepted differences ({}):", rules.source);
+        for line in rules.report() {
+            println!("  {line}");
+        }
+    }
     if let Some(path) = &args.junit
         && let Err(err) = std::fs::write(path, report::junit(&reports))
     {

@@ -28,7 +28,7 @@ async fn replay_on(app: &TestApp, loaded: &Loaded, sms: SmsSource) -> Transcript
     runner::run(
         loaded,
         &target,
-        Options {
+        &Options {
             keep_going: true,
             ..Options::default()
         },
@@ -272,7 +272,7 @@ async fn a_legacy_recording_without_placeholders_replays_with_other_tokens_and_i
             base_url: fresh.url("error_code", ""),
             sms: SmsSource::Unavailable,
         },
-        Options::default(),
+        &Options::default(),
     )
     .await;
     let failure = &report.exchanges[1];
@@ -557,7 +557,7 @@ async fn a_sealtalk_capture_replays_with_its_cookie_ids_and_code_rebound() {
             base_url: fresh.url("code_result", ""),
             sms: SmsSource::Core(fresh.service().clone()),
         },
-        Options::default(),
+        &Options::default(),
     )
     .await;
     let pointers: Vec<&str> = report.exchanges[1]

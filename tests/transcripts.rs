@@ -25,8 +25,9 @@ async fn replay_golden(relative: &str) {
     let options = Options {
         keep_going: true,
         check_schema: true,
+        ..Options::default()
     };
-    let report = runner::run(&loaded, &target, options).await;
+    let report = runner::run(&loaded, &target, &options).await;
     assert!(report.passed(), "{}", report.lines().join("\n"));
 }
 

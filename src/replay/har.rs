@@ -28,7 +28,11 @@ struct Log {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Entry {
+    /// When the request started (RFC 3339), for `--pace recorded`.
+    #[serde(default)]
+    started_date_time: Option<String>,
     request: HarRequest,
     response: HarResponse,
 }
@@ -158,6 +162,10 @@ pub fn to_transcript(text: &str, dialect: &str, filter: &Filter) -> Result<Trans
 }
 
 fn convert(entry: Entry, path: String) -> Result<Exchange, String> {
+    let started_at = entry
+        .started_date_time
+        .as_deref()
+        .and_then(crate::domain::dates::parse_rfc3339_millis);
     let request = entry.request;
     let headers = Headers(
         request
@@ -233,6 +241,7 @@ fn convert(entry: Entry, path: String) -> Result<Exchange, String> {
     Ok(Exchange {
         name,
         source: Some("HAR capture".to_owned()),
+        recorded_at: started_at,
         request: replay,
         response: Response {
             status: response.status,
@@ -278,6 +287,11 @@ mod tests {
         assert_eq!(
             (e.request.method.as_str(), e.request.path.as_str()),
             ("POST", "/api/user/login")
+        );
+        assert_eq!(
+            e.recorded_at,
+            Some(1_795_219_200_000),
+            "startedDateTime, for --pace recorded"
         );
         assert_eq!(
             e.request.raw.as_deref(),

@@ -3,6 +3,7 @@
 //! `rosetta replay` command and its in-process gateway live in `crate::replay_cli`, above this
 //! module and the server.
 
+pub mod accept;
 pub mod compare;
 pub mod har;
 pub mod input;

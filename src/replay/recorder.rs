@@ -533,6 +533,7 @@ fn shape(captured: &Captured) -> Exchange {
     Exchange {
         name,
         source: Some("recorded".to_owned()),
+        recorded_at: None,
         request,
         response: Response {
             status: captured.status,

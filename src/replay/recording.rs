@@ -80,7 +80,6 @@ fn read_line(line: &str, path: &Path, dialect: Option<&str>) -> Result<(String, 
         .remove("dialect")
         .and_then(|d| d.as_str().map(str::to_owned))
         .ok_or("field `dialect` is missing")?;
-    object.remove("recorded_at");
     if let Some(first) = dialect
         && first != line_dialect
     {

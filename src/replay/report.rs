@@ -4,6 +4,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use super::accept::Accepted;
 use super::compare::Difference;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub struct ExchangeOutcome {
     pub name: String,
     pub verdict: Verdict,
     pub differences: Vec<Difference>,
+    /// Differences the accepted-differences rules allow (with their reasons).
+    pub accepted: Vec<Accepted>,
     /// Why the exchange could not be run (unreachable target, unbound placeholder, …).
     pub error: Option<String>,
     pub elapsed: Duration,
@@ -64,6 +67,12 @@ impl TranscriptReport {
             }
             for difference in &outcome.differences {
                 lines.push(format!("     {difference}"));
+            }
+            for accepted in &outcome.accepted {
+                lines.push(format!(
+                    "     accepted {} ({})",
+                    accepted.difference, accepted.reason
+                ));
             }
         }
         lines
@@ -164,6 +173,7 @@ mod tests {
                     name: "ok".into(),
                     verdict: Verdict::Passed,
                     differences: vec![],
+                    accepted: Vec::new(),
                     error: None,
                     elapsed: Duration::from_millis(3),
                 },
@@ -175,6 +185,7 @@ mod tests {
                         expected: "\"1\"".into(),
                         actual: "1".into(),
                     }],
+                    accepted: Vec::new(),
                     error: None,
                     elapsed: Duration::from_millis(1),
                 },
@@ -182,6 +193,7 @@ mod tests {
                     name: "later".into(),
                     verdict: Verdict::Skipped,
                     differences: vec![],
+                    accepted: Vec::new(),
                     error: None,
                     elapsed: Duration::ZERO,
                 },

@@ -2,13 +2,14 @@
 //! request, compares the answer, and stops at the first failure unless told to keep going.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use regex::Regex;
 use serde_json::Value;
 
+use super::accept::Rules;
 use super::compare::{Comparison, Difference};
 use super::input::Loaded;
 use super::rebind::Rebinder;
@@ -81,12 +82,83 @@ pub struct Target {
     pub sms: SmsSource,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub keep_going: bool,
     /// Also judge every live answer by the dialect's OpenAPI document (documented status,
     /// Content-Type and body schema); each problem is a difference at `/openapi`.
     pub check_schema: bool,
+    /// Keep the recorded gaps between exchanges (so throttles and expiries behave as they did).
+    pub pace: Pace,
+    /// The accepted-differences rules: what they accept does not fail an exchange.
+    pub accept: Option<Arc<Rules>>,
+    /// Recorded values whose live values are known beforehand (`--bind id:100023=5`), for
+    /// recordings.
+    pub binds: Vec<Bind>,
+}
+
+/// How fast exchanges follow one another.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pace {
+    /// Each as soon as the one before is answered.
+    #[default]
+    Fast,
+    /// After the gap the recording (or the HAR capture) shows before it.
+    Recorded,
+}
+
+/// A recorded value and the live value it stands for (`--bind KIND:RECORDED=LIVE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    pub kind: BindKind,
+    pub recorded: String,
+    pub live: String,
+}
+
+/// What a bound value is: the kinds of value a dialect declares volatile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindKind {
+    Id,
+    Session,
+    Timestamp,
+}
+
+impl std::str::FromStr for Bind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Bind, String> {
+        let usage = || {
+            format!(
+                "`{text}`: expected KIND:RECORDED=LIVE with KIND id, session or timestamp (id:100023=5)"
+            )
+        };
+        let (kind, rest) = text.split_once(':').ok_or_else(usage)?;
+        let (recorded, live) = rest.split_once('=').ok_or_else(usage)?;
+        let kind = match kind.trim() {
+            "id" => BindKind::Id,
+            "session" => BindKind::Session,
+            "timestamp" => BindKind::Timestamp,
+            _ => return Err(usage()),
+        };
+        if recorded.is_empty() || live.is_empty() {
+            return Err(usage());
+        }
+        if matches!(kind, BindKind::Id | BindKind::Timestamp)
+            && !(recorded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && live.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
+            return Err(format!(
+                "`{text}`: an id or a timestamp is letters, digits and dashes"
+            ));
+        }
+        Ok(Bind {
+            kind,
+            recorded: recorded.to_owned(),
+            live: live.to_owned(),
+        })
+    }
 }
 
 struct Values {
@@ -119,7 +191,7 @@ struct Answer {
 }
 
 /// Runs one transcript.
-pub async fn run(loaded: &Loaded, target: &Target, options: Options) -> TranscriptReport {
+pub async fn run(loaded: &Loaded, target: &Target, options: &Options) -> TranscriptReport {
     let transcript = &loaded.transcript;
     let spec = dialects::find(&transcript.dialect);
     let mut bindings = Bindings::default();
@@ -127,18 +199,35 @@ pub async fn run(loaded: &Loaded, target: &Target, options: Options) -> Transcri
         (true, Some(spec)) => Some(Rebinder::for_dialect(spec)),
         _ => None,
     };
+    if let Some(rebinder) = rebinder.as_mut() {
+        for bind in &options.binds {
+            rebinder.learn_text(&bind.recorded, &bind.live);
+        }
+    }
     let mut outcomes = Vec::with_capacity(transcript.exchanges.len());
     let mut stopped = false;
+    // The recorded time and the live start of the exchange before, for the recorded pace.
+    let mut previous: Option<(i64, Instant)> = None;
     for exchange in &transcript.exchanges {
         if stopped {
             outcomes.push(ExchangeOutcome {
                 name: exchange.name.clone(),
                 verdict: Verdict::Skipped,
                 differences: Vec::new(),
+                accepted: Vec::new(),
                 error: None,
                 elapsed: Duration::ZERO,
             });
             continue;
+        }
+        if options.pace == Pace::Recorded
+            && let Some(recorded_at) = exchange.recorded_at
+        {
+            if let Some((before, sent)) = previous {
+                let gap = Duration::from_millis(u64::try_from(recorded_at - before).unwrap_or(0));
+                tokio::time::sleep_until((sent + gap).into()).await;
+            }
+            previous = Some((recorded_at, Instant::now()));
         }
         let started = Instant::now();
         let schema_of = spec.filter(|_| options.check_schema);
@@ -152,10 +241,23 @@ pub async fn run(loaded: &Loaded, target: &Target, options: Options) -> Transcri
             schema_of,
         )
         .await;
-        let (verdict, differences, error) = match result {
-            Ok(differences) if differences.is_empty() => (Verdict::Passed, differences, None),
-            Ok(differences) => (Verdict::Failed, differences, None),
-            Err(error) => (Verdict::Failed, Vec::new(), Some(error)),
+        let (differences, accepted, error) = match (result, &options.accept) {
+            (Ok(differences), Some(rules)) => {
+                let sorted = rules.sort(
+                    &transcript.dialect,
+                    &exchange.request.method,
+                    &exchange.request.path,
+                    differences,
+                );
+                (sorted.unexpected, sorted.accepted, None)
+            }
+            (Ok(differences), None) => (differences, Vec::new(), None),
+            (Err(error), _) => (Vec::new(), Vec::new(), Some(error)),
+        };
+        let verdict = if differences.is_empty() && error.is_none() {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
         };
         if verdict == Verdict::Failed && !options.keep_going {
             stopped = true;
@@ -164,6 +266,7 @@ pub async fn run(loaded: &Loaded, target: &Target, options: Options) -> Transcri
             name: exchange.name.clone(),
             verdict,
             differences,
+            accepted,
             error,
             elapsed: started.elapsed(),
         });

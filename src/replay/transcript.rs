@@ -65,6 +65,9 @@ pub struct Exchange {
     /// The document section (or capture) this exchange comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// When the exchange was recorded (epoch milliseconds), for `--pace recorded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<i64>,
     pub request: Request,
     pub response: Response,
 }
