@@ -163,6 +163,9 @@ pub struct DialectSpec {
     pub volatile: &'static [Volatile],
     /// Request fields and headers that carry passwords: the recorder redacts them.
     pub secrets: &'static [Location],
+    /// The routes (patterns exactly as in the route table) that change nothing, at the legacy
+    /// backend either: in `shadow` mode only these are also sent there to be compared.
+    pub reads: &'static [&'static str],
     /// The request header that names the client app (its first word is the metrics' client
     /// label); without one, the User-Agent's first product is.
     pub client_header: Option<&'static str>,

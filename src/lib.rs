@@ -4,6 +4,7 @@
 //! which uses `domain` (pure types and rules) and `storage` (diesel, the only place SQL lives).
 
 pub mod copy;
+pub mod cutover;
 #[path = "../dialects/mod.rs"]
 pub mod dialects;
 pub mod domain;

@@ -152,7 +152,7 @@ fn main() -> ExitCode {
             let settings = Settings::load(config.as_deref())?;
             Application::build(settings)
                 .await?
-                .run_until_stopped()
+                .run_until_stopped(move || Settings::load(config.as_deref()))
                 .await
         }),
         Command::Migrate { config } => server_command(async move {

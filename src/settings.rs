@@ -196,6 +196,91 @@ impl Default for RecordSettings {
     }
 }
 
+/// How a dialect's requests are answered during a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Rosetta answers.
+    #[default]
+    Serve,
+    /// Rosetta answers; side-effect-free requests are also sent to the legacy backend and the
+    /// two answers compared.
+    Shadow,
+    /// The legacy backend answers, through Rosetta.
+    Proxy,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Serve => "serve",
+            Mode::Shadow => "shadow",
+            Mode::Proxy => "proxy",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Mode> {
+        match text.trim() {
+            "serve" => Some(Mode::Serve),
+            "shadow" => Some(Mode::Shadow),
+            "proxy" => Some(Mode::Proxy),
+            _ => None,
+        }
+    }
+}
+
+/// Checks a legacy backend's base URL: `http://host:port[/path]`, without a query.
+pub fn check_legacy_url(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(if url.starts_with("https://") {
+            "must be an http:// URL: https legacy backends are not supported yet (reach them \
+             through a TLS-terminating proxy on the same network)"
+                .to_owned()
+        } else {
+            format!(
+                "`{url}` must be a URL like http://10.0.0.5:8080 (with the legacy path prefix, if any)"
+            )
+        });
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty()
+        || url.contains('?')
+        || url.contains('#')
+        || url.contains(char::is_whitespace)
+    {
+        return Err(format!(
+            "`{url}` must be a URL like http://10.0.0.5:8080, without a query"
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+/// The legacy backends of `shadow` and `proxy` modes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LegacySettings {
+    /// How long a request to a legacy backend may take, answer included.
+    pub timeout_seconds: u64,
+    /// The accepted-differences rules file for shadow comparisons (the one `rosetta replay
+    /// --accept` reads).
+    pub accept: Option<String>,
+    /// How many differing shadow comparisons are kept for inspection (the newest).
+    pub keep_differences: usize,
+    /// Shadow requests waiting for a legacy answer at once; beyond it, reads are not compared.
+    pub shadow_in_flight: usize,
+}
+
+impl Default for LegacySettings {
+    fn default() -> Self {
+        LegacySettings {
+            timeout_seconds: 10,
+            accept: None,
+            keep_differences: 100,
+            shadow_in_flight: 32,
+        }
+    }
+}
+
 /// A value of one of a dialect's own keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OwnValue {
@@ -212,6 +297,9 @@ pub struct DialectSettings {
     pub listen: SocketAddr,
     /// `""` or `/segment[/segment…]`, never ending in `/`.
     pub prefix: String,
+    pub mode: Mode,
+    /// The legacy backend's base URL for this dialect (`shadow` and `proxy` need it).
+    pub legacy_url: Option<String>,
     pub own: BTreeMap<&'static str, OwnValue>,
 }
 
@@ -256,6 +344,7 @@ struct RawSettings {
     http: HttpSettings,
     testing: TestingSettings,
     record: RecordSettings,
+    legacy: LegacySettings,
     dialects: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
@@ -270,6 +359,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub testing: TestingSettings,
     pub record: RecordSettings,
+    pub legacy: LegacySettings,
     /// Every dialect compiled into this build, by id.
     pub dialects: BTreeMap<&'static str, DialectSettings>,
     /// Things an operator should hear about at start (test hooks on, sections ignored).
@@ -452,6 +542,20 @@ impl RawSettings {
             warnings
                 .push("test mode is on (testing.enabled): never use it in production".to_owned());
         }
+        if !(1..=300).contains(&self.legacy.timeout_seconds) {
+            return Err(invalid(
+                "legacy.timeout_seconds",
+                "must be between 1 and 300",
+            ));
+        }
+        if self.legacy.shadow_in_flight == 0 {
+            return Err(invalid("legacy.shadow_in_flight", "must be at least 1"));
+        }
+        if let Some(path) = &self.legacy.accept
+            && let Err(problem) = crate::replay::accept::Rules::load(Path::new(path))
+        {
+            return Err(invalid("legacy.accept", problem));
+        }
         if self.record.enabled && self.record.dir.is_empty() {
             return Err(invalid(
                 "record.dir",
@@ -488,6 +592,7 @@ impl RawSettings {
             http: self.http,
             testing: self.testing,
             record: self.record,
+            legacy: self.legacy,
             dialects,
             warnings,
         })
@@ -542,6 +647,35 @@ fn resolve_dialect(
         Some(value) => normalise_prefix(&key("prefix"), &strict_text(&key("prefix"), &value)?)?,
         None => String::new(),
     };
+    let mode = match section.remove("mode") {
+        Some(value) => {
+            let text = strict_text(&key("mode"), &value)?;
+            Mode::parse(&text).ok_or_else(|| {
+                invalid(
+                    key("mode"),
+                    format!("`{text}` is not a mode: serve, shadow or proxy"),
+                )
+            })?
+        }
+        None => Mode::Serve,
+    };
+    let legacy_url = match section.remove("legacy_url") {
+        Some(value) => {
+            let text = strict_text(&key("legacy_url"), &value)?;
+            if text.trim().is_empty() {
+                None
+            } else {
+                Some(check_legacy_url(&text).map_err(|why| invalid(key("legacy_url"), why))?)
+            }
+        }
+        None => None,
+    };
+    if mode != Mode::Serve && legacy_url.is_none() {
+        return Err(invalid(
+            key("legacy_url"),
+            format!("is required when mode = \"{}\"", mode.as_str()),
+        ));
+    }
     let mut own = BTreeMap::new();
     for OwnKey {
         name,
@@ -579,7 +713,7 @@ fn resolve_dialect(
         own.insert(*name, value);
     }
     if let Some(unknown) = section.keys().next() {
-        let mut known: Vec<&str> = vec!["enabled", "listen", "prefix"];
+        let mut known: Vec<&str> = vec!["enabled", "listen", "prefix", "mode", "legacy_url"];
         known.extend(spec.own_keys.iter().map(|k| k.name));
         return Err(invalid(
             key(unknown),
@@ -590,6 +724,8 @@ fn resolve_dialect(
         enabled,
         listen,
         prefix,
+        mode,
+        legacy_url,
         own,
     };
     if let Some(check) = spec.check_settings {

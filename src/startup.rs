@@ -13,6 +13,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 
+use crate::cutover::Cutover;
+use crate::cutover::middleware::{DialectCutover, carry_out};
 use crate::dialects::kit::failure::{install_extractor_handlers, not_found, render_failures};
 use crate::dialects::kit::request::BodyTimeout;
 use crate::dialects::{self, DialectContext, DialectSpec, FrameworkError};
@@ -136,6 +138,7 @@ pub struct Application {
     addresses: BTreeMap<String, SocketAddr>,
     service: Service,
     recorder: Option<Arc<Recorder>>,
+    cutover: Arc<Cutover>,
 }
 
 /// A gateway serving in the background (tests, the replayer).
@@ -178,6 +181,10 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let metrics = Arc::new(Metrics::new(settings.ops.client_labels));
+        let cutover = Arc::new(Cutover::new(&settings).map_err(anyhow::Error::msg)?);
+        for dialect in cutover.modes().iter().filter(|d| d.mode != "serve") {
+            tracing::warn!(dialect = dialect.id, mode = dialect.mode, legacy_url = ?dialect.legacy_url, "not serving: legacy backend in use");
+        }
         let recorder: Option<Arc<Recorder>> = settings.record.enabled.then(|| {
             tracing::info!(dir = %settings.record.dir, redact = settings.record.redact, "recording every exchange");
             Recorder::start(settings.record.dir.clone().into(), settings.record.redact)
@@ -196,7 +203,7 @@ impl Application {
                 let url = ops::openapi::server_url(bound, prefix);
                 documents.insert(spec.id, ops::openapi::render(spec, &url));
             }
-            let contexts: Vec<(&'static DialectSpec, DialectContext)> = group
+            let contexts: Vec<(&'static DialectSpec, DialectCutover)> = group
                 .dialects
                 .iter()
                 .map(|(spec, _)| {
@@ -204,7 +211,13 @@ impl Application {
                         service: service.clone(),
                         settings: settings.dialects[spec.id].clone(),
                     };
-                    (*spec, ctx)
+                    let cut = DialectCutover::new(
+                        cutover.clone(),
+                        spec,
+                        ctx,
+                        settings.http.body_timeout(),
+                    );
+                    (*spec, cut)
                 })
                 .collect();
             let map = ListenerMap {
@@ -249,6 +262,7 @@ impl Application {
         let state = OpsState {
             service: service.clone(),
             metrics,
+            cutover: cutover.clone(),
             admin_token: settings.ops.admin_token.clone(),
             openapi: Arc::new(documents),
         };
@@ -268,6 +282,7 @@ impl Application {
             addresses,
             service,
             recorder,
+            cutover,
         })
     }
 
@@ -307,8 +322,20 @@ impl Application {
         }
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish and stops.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+    /// Every dialect's mode, switchable while serving.
+    pub fn cutover(&self) -> Arc<Cutover> {
+        self.cutover.clone()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish and stops. On
+    /// SIGHUP, `reload` reads the settings again and the dialects' modes and legacy URLs (and the
+    /// shadow rules) take effect at once.
+    pub async fn run_until_stopped(
+        self,
+        reload: impl Fn() -> Result<Settings, crate::settings::SettingsError> + 'static,
+    ) -> anyhow::Result<()> {
+        let reloader =
+            actix_web::rt::spawn(reload_on_hangup(self.cutover.clone(), hangups(), reload));
         let service = self.service.clone();
         let janitor = actix_web::rt::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -327,10 +354,60 @@ impl Application {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
         janitor.abort();
+        reloader.abort();
         running.stop().await;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Applies the reloaded settings' modes on every hangup; a reload that fails changes nothing.
+async fn reload_on_hangup(
+    cutover: Arc<Cutover>,
+    mut hangups: impl futures_util::Stream<Item = ()> + Unpin,
+    reload: impl Fn() -> Result<Settings, crate::settings::SettingsError>,
+) {
+    use futures_util::StreamExt;
+    while hangups.next().await.is_some() {
+        let applied = reload()
+            .map_err(|err| err.to_string())
+            .and_then(|settings| cutover.reload(&settings));
+        match applied {
+            Ok(changes) if changes.is_empty() => {
+                tracing::info!("SIGHUP: settings read again, no mode changed");
+            }
+            Ok(changes) => {
+                for change in changes {
+                    tracing::warn!(%change, "SIGHUP: applied");
+                }
+                tracing::info!(
+                    "SIGHUP: dialect modes, legacy URLs and legacy.accept are applied; other \
+                     settings take effect at the next start"
+                );
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "SIGHUP: settings not reloaded, nothing changed");
+            }
+        }
+    }
+}
+
+/// Every SIGHUP the process gets, from now on (the signal no longer ends it).
+fn hangups() -> futures_util::stream::LocalBoxStream<'static, ()> {
+    use futures_util::StreamExt;
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => futures_util::stream::unfold(signal, |mut signal| async move {
+            signal.recv().await.map(|()| ((), signal))
+        })
+        .boxed_local(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot listen for SIGHUP: modes change through the admin API only");
+            futures_util::stream::pending().boxed_local()
+        }
+    }
+    #[cfg(not(unix))]
+    futures_util::stream::pending().boxed_local()
 }
 
 async fn shutdown_signal() {
@@ -436,7 +513,7 @@ fn keep_alive(http: &HttpSettings) -> KeepAlive {
 /// One listener's application: each dialect in a scope at its prefix, unknown paths answered in
 /// the envelope of the dialect that owns them.
 fn dialect_app(
-    dialects: Vec<(&'static DialectSpec, DialectContext)>,
+    dialects: Vec<(&'static DialectSpec, DialectCutover)>,
     map: ListenerMap,
     recorder: Option<Arc<Recorder>>,
 ) -> App<
@@ -458,10 +535,11 @@ fn dialect_app(
             observe(observed.clone(), req, next)
         }));
     let mut sole_owner: Option<(&'static DialectSpec, DialectContext)> = None;
-    if let [(spec, ctx)] = dialects.as_slice() {
-        sole_owner = Some((*spec, ctx.clone()));
+    if let [(spec, cut)] = dialects.as_slice() {
+        sole_owner = Some((*spec, cut.ctx.clone()));
     }
-    for (spec, ctx) in dialects {
+    for (spec, cut) in dialects {
+        let ctx = cut.ctx.clone();
         let prefix = ctx.settings.prefix.clone();
         let hook_ctx = ctx.clone();
         app = app.service(
@@ -471,7 +549,9 @@ fn dialect_app(
                 .default_service(web::to(not_found))
                 .wrap(from_fn(move |req, next| {
                     render_failures(spec.framework_error, hook_ctx.clone(), req, next)
-                })),
+                }))
+                // Outermost in the scope: a proxied answer is the legacy backend's, untouched.
+                .wrap(from_fn(move |req, next| carry_out(cut.clone(), req, next))),
         );
     }
     // Paths outside every prefix: the listener's only dialect answers them, if it has one.

@@ -128,6 +128,13 @@ fn the_example_configuration_is_valid_and_documents_every_key() {
         "dir",
         "redact",
         "prefix",
+        "mode",
+        "legacy_url",
+        "client_labels",
+        "timeout_seconds",
+        "accept",
+        "keep_differences",
+        "shadow_in_flight",
     ];
     for spec in rosetta::dialects::registry() {
         assert!(
@@ -230,6 +237,38 @@ fn volatile_path_segments_name_a_route() {
                         .nth(index)
                         .is_some(),
                     "{}: {pattern} has no segment {index}",
+                    spec.id
+                );
+            }
+        }
+    }
+}
+
+/// Every route a dialect declares side-effect free (shadow mode sends those to the legacy
+/// backend too) is one of its routes, as the route table writes it; and the writes of the
+/// account core (register, log in, change a password) are never among them.
+#[test]
+fn declared_reads_name_a_route_and_no_write() {
+    for spec in rosetta::dialects::registry() {
+        for read in spec.reads {
+            assert!(
+                spec.routes.iter().any(|r| r.path == *read),
+                "{}: {read} is not a route pattern",
+                spec.id
+            );
+            // The route's own words, its parameters left out.
+            let words = read
+                .split('/')
+                .filter(|segment| !segment.starts_with('{'))
+                .collect::<Vec<_>>()
+                .join("/")
+                .to_ascii_lowercase();
+            for write in [
+                "login", "reg", "pwd", "password", "logout", "send", "edit", "update",
+            ] {
+                assert!(
+                    !words.contains(write),
+                    "{}: {read} looks like a write",
                     spec.id
                 );
             }

@@ -371,3 +371,465 @@ async fn replay_binds_values_a_recording_could_not_reveal() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("KIND:RECORDED=LIVE"), "{text}");
 }
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+/// A gateway playing the legacy BlueU server: it says 请求成功 where Rosetta says success.
+async fn legacy_backend() -> TestApp {
+    TestApp::spawn("[dialects.error_code]\nsuccess_message = \"请求成功\"\n").await
+}
+
+/// Polls `check` for up to 10 s (shadow comparisons and recordings happen off the request path).
+async fn eventually<T>(mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "not within 10 s"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn proxy_mode_passes_every_request_on_unchanged_and_switches_without_a_restart() {
+    let legacy = legacy_backend().await;
+    let records = tempfile::tempdir().unwrap();
+    let gateway = TestApp::spawn(&format!(
+        "[dialects.error_code]\nmode = \"proxy\"\nlegacy_url = \"{}\"\n\
+         [record]\nenabled = true\ndir = \"{}\"\n",
+        legacy.url("error_code", ""),
+        records.path().display()
+    ))
+    .await;
+    let register = r#"{"username":"p@test.com","password":"123456","name":"张三"}"#.as_bytes();
+    let login = br#"{"username":"p@test.com","password":"123456"}"#;
+
+    // Registered at the legacy backend, through Rosetta.
+    let proxied = gateway
+        .send(
+            "error_code",
+            "POST",
+            "/api/user/register",
+            &[JSON],
+            register,
+        )
+        .await;
+    assert_eq!(
+        (proxied.status, proxied.json()),
+        (
+            200,
+            serde_json::json!({"error_code": 0, "error_msg": "请求成功"})
+        )
+    );
+    // Byte for byte what the legacy backend answers, headers included, even to unknown paths.
+    for (method, path, body) in [
+        ("POST", "/api/user/register", register),
+        ("GET", "/no/such/path", b""),
+        ("DELETE", "/api/user/login", b""),
+    ] {
+        let direct = legacy.send("error_code", method, path, &[JSON], body).await;
+        let via = gateway
+            .send("error_code", method, path, &[JSON], body)
+            .await;
+        assert_eq!(
+            (via.status, &via.body),
+            (direct.status, &direct.body),
+            "{method} {path}"
+        );
+        assert_eq!(via.header("content-type"), direct.header("content-type"));
+    }
+    let logged_in = gateway
+        .send("error_code", "POST", "/api/user/login", &[JSON], login)
+        .await
+        .json();
+    assert_eq!(logged_in["error_msg"], "请求成功", "{logged_in}");
+
+    // Recorded as any exchange is, with the legacy answer.
+    let recorded = eventually(async || {
+        let files: Vec<_> = std::fs::read_dir(records.path()).ok()?.flatten().collect();
+        let text = std::fs::read_to_string(files.first()?.path()).ok()?;
+        text.contains("请求成功").then_some(text)
+    })
+    .await;
+    assert!(recorded.contains("/api/user/register"), "{recorded}");
+
+    // Switched to serve: Rosetta's own core answers (it has no such account).
+    let switched = gateway
+        .admin(
+            "PUT",
+            "/admin/dialects/error_code/mode",
+            serde_json::json!({"mode": "serve"}),
+        )
+        .await;
+    assert_eq!(switched.status, 200, "{}", switched.text());
+    assert_eq!(switched.json()["mode"], "serve");
+    let own = gateway
+        .send("error_code", "POST", "/api/user/login", &[JSON], login)
+        .await
+        .json();
+    assert_ne!(own["error_code"], 0, "{own}");
+    let modes = gateway
+        .admin("GET", "/admin/dialects", serde_json::json!({}))
+        .await
+        .json();
+    let error_code = modes["dialects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "error_code")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        error_code,
+        serde_json::json!({"id": "error_code", "mode": "serve", "legacy_url": legacy.url("error_code", "")})
+    );
+
+    // A request already on its way when the mode changes finishes in the mode it started in.
+    let address = gateway.address("error_code").unwrap();
+    let switch_back = gateway.admin(
+        "PUT",
+        "/admin/dialects/error_code/mode",
+        serde_json::json!({"mode": "proxy"}),
+    );
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    use std::io::{Read, Write};
+    stream
+        .write_all(
+            format!(
+                "POST /api/user/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                login.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(switch_back.await.json()["mode"], "proxy");
+    let answer = tokio::task::spawn_blocking(move || {
+        stream.write_all(login).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        !answer.contains("请求成功"),
+        "the request started in serve mode and was answered by Rosetta: {answer}"
+    );
+    // The next one goes to the legacy backend again.
+    let again = gateway
+        .send("error_code", "POST", "/api/user/login", &[JSON], login)
+        .await
+        .json();
+    assert_eq!(again["error_msg"], "请求成功", "{again}");
+
+    // Refused switches.
+    for (path, body, status, message) in [
+        (
+            "/admin/dialects/nope/mode",
+            serde_json::json!({"mode": "serve"}),
+            404,
+            "no dialect `nope`",
+        ),
+        (
+            "/admin/dialects/rest/mode",
+            serde_json::json!({"mode": "fast"}),
+            400,
+            "not a mode",
+        ),
+        (
+            "/admin/dialects/rest/mode",
+            serde_json::json!({"mode": "proxy"}),
+            400,
+            "needs a legacy_url",
+        ),
+        (
+            "/admin/dialects/rest/mode",
+            serde_json::json!({"mode": "proxy", "legacy_url": "https://legacy"}),
+            400,
+            "https legacy backends are not supported",
+        ),
+        (
+            "/admin/dialects/rest/mode",
+            serde_json::json!({"mood": "serve"}),
+            400,
+            "mood",
+        ),
+    ] {
+        let refused = gateway.admin("PUT", path, body).await;
+        assert_eq!(refused.status, status, "{path}: {}", refused.text());
+        assert!(
+            refused.json()["error"].as_str().unwrap().contains(message),
+            "{}",
+            refused.text()
+        );
+    }
+
+    // A legacy backend that does not answer: the dialect's own server error, counted as one.
+    gateway
+        .admin(
+            "PUT",
+            "/admin/dialects/error_code/mode",
+            serde_json::json!({"mode": "proxy", "legacy_url": format!("http://127.0.0.1:{}", support::free_port())}),
+        )
+        .await;
+    let down = gateway
+        .send("error_code", "POST", "/api/user/login", &[JSON], login)
+        .await;
+    // error_code answers every error with HTTP 200 and its own code.
+    assert_eq!(
+        (down.status, down.json()),
+        (
+            200,
+            serde_json::json!({"error_code": 999, "error_msg": "程序错误"})
+        )
+    );
+    let metrics = gateway
+        .send("ops", "GET", "/metrics", &[], b"")
+        .await
+        .text();
+    assert!(
+        metrics
+            .contains(r#"dialect="error_code",endpoint="/api/user/login",outcome="server_error""#),
+        "{metrics}"
+    );
+}
+
+const ACCEPT_SUCCESS_MESSAGE: &str = r#"
+[[rule]]
+name = "success message"
+routes = ["GET|POST /api/user/{id}"]
+pointer = "/error_msg"
+expected = "请求成功"
+actual = "success"
+reason = "English success message"
+
+[[rule]]
+name = "never"
+header = "x-legacy"
+ignore = true
+"#;
+
+#[actix_web::test]
+async fn shadow_mode_compares_reads_off_the_request_path_and_never_repeats_writes() {
+    let legacy = legacy_backend().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "accepted.toml", ACCEPT_SUCCESS_MESSAGE);
+    let gateway = TestApp::spawn(&format!(
+        "[dialects.error_code]\nmode = \"shadow\"\nlegacy_url = \"{}\"\n\
+         [legacy]\naccept = \"{}\"\nkeep_differences = 10\n",
+        legacy.url("error_code", ""),
+        rules.display()
+    ))
+    .await;
+    // The same users on both sides (an imported user table), one of them renamed since.
+    let mut ids = Vec::new();
+    for (phone, legacy_name, our_name) in [
+        ("13800000001", "张三", "张三"),
+        ("13800000002", "李四", "王五"),
+    ] {
+        let mut pair = Vec::new();
+        for (app, name) in [(&legacy, legacy_name), (&gateway, our_name)] {
+            let created = app
+                .admin(
+                    "POST",
+                    "/admin/users",
+                    serde_json::json!({"region": "86", "phone": phone, "password": "secret1", "nickname": name}),
+                )
+                .await;
+            pair.push(created.json()["id"].as_u64().unwrap());
+        }
+        assert_eq!(pair[0], pair[1], "both sides number users alike");
+        ids.push(pair[0]);
+    }
+
+    // A write is answered by Rosetta alone.
+    let registered = gateway
+        .send(
+            "error_code",
+            "POST",
+            "/api/user/register",
+            &[JSON],
+            r#"{"username":"s@test.com","password":"123456","name":"新"}"#.as_bytes(),
+        )
+        .await
+        .json();
+    assert_eq!(registered["error_msg"], "success");
+
+    // Reads: Rosetta answers at once, the legacy backend is asked too.
+    for id in [ids[0], ids[1], 999_999] {
+        let read = gateway
+            .send("error_code", "GET", &format!("/api/user/{id}"), &[], b"")
+            .await;
+        assert_eq!(read.status, 200);
+        assert_ne!(read.json()["error_msg"], "请求成功", "Rosetta answered");
+    }
+    let shadow = eventually(async || {
+        let shadow = gateway
+            .admin("GET", "/admin/shadow", serde_json::json!({}))
+            .await
+            .json();
+        let counts = shadow["endpoints"].as_array()?.first()?.clone();
+        let compared = ["same", "accepted", "different"]
+            .iter()
+            .map(|k| counts[k].as_u64().unwrap_or(0))
+            .sum::<u64>();
+        (compared == 3).then_some(shadow)
+    })
+    .await;
+    assert_eq!(
+        shadow["endpoints"],
+        serde_json::json!([{"dialect": "error_code", "endpoint": "/api/user/{id}",
+            "same": 1, "accepted": 1, "different": 1, "failed": 0, "skipped": 0}]),
+        "the unknown user is the same on both sides, the renamed one differs: {shadow}"
+    );
+    assert_eq!(
+        shadow["rules"],
+        serde_json::json!([{"name": "success message", "hits": 2}, {"name": "never", "hits": 0}])
+    );
+    let listed = &shadow["differences"][0];
+    assert_eq!(listed["path"], format!("/api/user/{}", ids[1]));
+    let kept = gateway
+        .admin(
+            "GET",
+            &format!("/admin/shadow/{}", listed["id"]),
+            serde_json::json!({}),
+        )
+        .await
+        .json();
+    assert_eq!(
+        kept["differences"],
+        serde_json::json!([{"pointer": "/body/data/name", "expected": "\"李四\"", "actual": "\"王五\""}])
+    );
+    assert_eq!(kept["accepted"][0]["reason"], "English success message");
+    assert_eq!(kept["legacy"]["json"]["error_msg"], "请求成功");
+    assert_eq!(kept["rosetta"]["json"]["error_msg"], "success");
+    let gone = gateway
+        .admin("GET", "/admin/shadow/424242", serde_json::json!({}))
+        .await;
+    assert_eq!(gone.status, 404);
+
+    // The write never reached the legacy backend.
+    let legacy_metrics = legacy.send("ops", "GET", "/metrics", &[], b"").await.text();
+    assert!(
+        !legacy_metrics.contains("/api/user/register"),
+        "{legacy_metrics}"
+    );
+    let metrics = gateway
+        .send("ops", "GET", "/metrics", &[], b"")
+        .await
+        .text();
+    assert!(
+        metrics.contains(
+            r#"rosetta_shadow_comparisons_total{dialect="error_code",endpoint="/api/user/{id}",result="different"} 1"#
+        ),
+        "{metrics}"
+    );
+
+    // A legacy backend that stops answering: the reads are still Rosetta's, the comparisons fail.
+    drop(legacy);
+    let read = gateway
+        .send(
+            "error_code",
+            "GET",
+            &format!("/api/user/{}", ids[0]),
+            &[],
+            b"",
+        )
+        .await;
+    assert_eq!(read.json()["error_msg"], "success");
+    eventually(async || {
+        let shadow = gateway
+            .admin("GET", "/admin/shadow", serde_json::json!({}))
+            .await
+            .json();
+        (shadow["endpoints"][0]["failed"] == 1).then_some(())
+    })
+    .await;
+}
+
+/// `rosetta serve` reads its settings again on SIGHUP: the modes change without a restart, and
+/// a file that cannot be used changes nothing.
+#[actix_web::test]
+async fn sighup_applies_the_modes_of_the_settings_file() {
+    let legacy = legacy_backend().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (dialect_port, ops_port) = (support::free_port(), support::free_port());
+    let others: String = rosetta::dialects::registry()
+        .iter()
+        .filter(|spec| spec.id != "error_code")
+        .map(|spec| format!("[dialects.{}]\nlisten = \"127.0.0.1:0\"\n", spec.id))
+        .collect();
+    let settings = |mode: &str| {
+        format!(
+            "[database]\nurl = \"sqlite://{db}\"\n[ops]\nlisten = \"127.0.0.1:{ops_port}\"\n\
+             admin_token = \"{token}\"\n[security]\nbcrypt_cost = 4\n[testing]\nenabled = true\n\
+             [dialects.error_code]\nlisten = \"127.0.0.1:{dialect_port}\"\nmode = \"{mode}\"\n\
+             legacy_url = \"{legacy}\"\n{others}",
+            db = dir.path().join("gateway.db").display(),
+            token = support::ADMIN_TOKEN,
+            legacy = legacy.url("error_code", ""),
+        )
+    };
+    let config = write(dir.path(), "rosetta.toml", &settings("serve"));
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = awc::Client::default();
+    let mode = async || -> Option<String> {
+        let mut answer = client
+            .get(format!("http://127.0.0.1:{ops_port}/admin/dialects"))
+            .insert_header(("Authorization", format!("Bearer {}", support::ADMIN_TOKEN)))
+            .send()
+            .await
+            .ok()?;
+        let body: serde_json::Value = answer.json().await.ok()?;
+        body["dialects"]
+            .as_array()?
+            .iter()
+            .find(|d| d["id"] == "error_code")
+            .map(|d| d["mode"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(eventually(async || mode().await).await, "serve");
+    let hang_up = |child: &std::process::Child| {
+        let pid = i32::try_from(child.id()).unwrap();
+        // SAFETY: kill(2) with a child's pid and a signal number has no memory effects.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    };
+
+    std::fs::write(&config, settings("proxy")).unwrap();
+    hang_up(&child);
+    eventually(async || (mode().await? == "proxy").then_some(())).await;
+    let mut answer = client
+        .post(format!("http://127.0.0.1:{dialect_port}/api/user/register"))
+        .insert_header(JSON)
+        .send_body(r#"{"username":"h@test.com","password":"123456","name":"张三"}"#)
+        .await
+        .unwrap();
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error_msg"], "请求成功", "the legacy backend answered");
+
+    // An unusable file: the process keeps its modes (and keeps running).
+    std::fs::write(&config, settings("sideways")).unwrap();
+    hang_up(&child);
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(mode().await.as_deref(), Some("proxy"));
+    assert!(child.try_wait().unwrap().is_none(), "still serving");
+
+    std::fs::write(&config, settings("serve")).unwrap();
+    hang_up(&child);
+    eventually(async || (mode().await? == "serve").then_some(())).await;
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -123,11 +123,11 @@ async fn metrics_count_requests_by_dialect_endpoint_and_outcome() {
     );
     let text = reply.text();
     for line in [
-        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/register",outcome="ok",client="awc"} 1"#,
-        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/register",outcome="client_error",client="awc"} 1"#,
-        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/resetpwd",outcome="auth_error",client="awc"} 1"#,
-        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/{id}",outcome="ok",client="awc"} 1"#,
-        r#"rosetta_requests_total{dialect="error_code",endpoint="unmatched",outcome="client_error",client="awc"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/register",outcome="ok",client="unknown"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/register",outcome="client_error",client="unknown"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/resetpwd",outcome="auth_error",client="unknown"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="/api/user/{id}",outcome="ok",client="unknown"} 1"#,
+        r#"rosetta_requests_total{dialect="error_code",endpoint="unmatched",outcome="client_error",client="unknown"} 1"#,
         r#"rosetta_request_duration_seconds_count{dialect="error_code",endpoint="/api/user/register"} 2"#,
     ] {
         assert!(text.contains(line), "missing {line} in\n{text}");

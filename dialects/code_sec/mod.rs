@@ -114,6 +114,7 @@ pub static SPEC: DialectSpec = DialectSpec {
         },
     ],
     secrets: &[Location::Field("pwd")],
+    reads: &["/user/checkFinishUserInfo", "/user/getUserInfo"],
     client_header: None,
     replay_fixup: Some(checksum::replay_fixup),
     mount,

@@ -87,6 +87,7 @@ pub static SPEC: DialectSpec = DialectSpec {
         Location::Field("newpassword"),
         Location::RequestHeader(auth::PASSWORD_HEADER),
     ],
+    reads: &[r"/api/user/{id:[0-9]+}"],
     client_header: None,
     replay_fixup: None,
     mount,

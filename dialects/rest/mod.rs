@@ -138,6 +138,7 @@ pub static SPEC: DialectSpec = DialectSpec {
         },
     ],
     secrets: &[Location::Field("password")],
+    reads: &["/users/{userId}"],
     client_header: None,
     replay_fixup: None,
     mount,

@@ -150,6 +150,10 @@ pub static SPEC: DialectSpec = DialectSpec {
         Location::Field("userVO.password"),
         Location::Field("oldPassword"),
     ],
+    reads: &[
+        r"/user/user{bang:(!|%21)}readUser{suffix:(\.action)?}",
+        r"/upload/images/userPhoto/{uid:[0-9]+}_avatar.{ext:(jpg|jpeg|png|bmp)}",
+    ],
     client_header: Some(auth::CLIENT_HEADER),
     replay_fixup: None,
     mount,

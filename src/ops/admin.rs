@@ -44,12 +44,13 @@ pub fn scope() -> actix_web::Scope<
         .route("/groups", web::post().to(create_group))
         .route("/groups/{id}/members", web::post().to(add_member))
         .route("/friendships", web::post().to(make_friends))
+        .configure(super::cutover_api::routes)
         .default_service(web::to(|| async {
             error(StatusCode::NOT_FOUND, "no such admin endpoint")
         }))
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json!({"error": message.into()}))
 }
 

@@ -235,7 +235,8 @@ impl Metrics {
     }
 }
 
-fn escape(value: &str) -> String {
+/// A label value in Prometheus text: backslash, quote and newline escaped.
+pub fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -243,9 +244,11 @@ fn escape(value: &str) -> String {
 }
 
 pub async fn render(state: web::Data<OpsState>) -> HttpResponse {
+    let mut text = state.metrics.render();
+    state.cutover.shadow.render(&mut text);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(text)
 }
 
 #[cfg(test)]

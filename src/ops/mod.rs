@@ -1,8 +1,9 @@
 //! The ops listener: health, readiness, Prometheus metrics, the dialects' OpenAPI documents and
-//! the admin API.
+//! the admin API (with the cutover's modes and shadow comparisons).
 
 pub mod admin;
 pub mod clients;
+pub mod cutover_api;
 pub mod health;
 pub mod metrics;
 pub mod observe;
@@ -17,6 +18,7 @@ use crate::service::Service;
 pub struct OpsState {
     pub service: Service,
     pub metrics: std::sync::Arc<metrics::Metrics>,
+    pub cutover: std::sync::Arc<crate::cutover::Cutover>,
     pub admin_token: Option<String>,
     pub openapi: std::sync::Arc<openapi::Documents>,
 }

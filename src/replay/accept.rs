@@ -274,7 +274,7 @@ fn pointer_match(pattern: &[String], actual: &[String]) -> bool {
 }
 
 /// A difference a rule accepted, with the rule's reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Accepted {
     pub difference: Difference,
     pub rule: String,

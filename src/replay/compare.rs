@@ -10,7 +10,7 @@ use super::template::{Bindings, Placeholder, has_placeholder, kind_matches};
 /// How far `{{now_s}}` / `{{now_ms}}` may be from the replayer's clock.
 const NOW_TOLERANCE_MS: i64 = 300_000;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Difference {
     /// `/status`, `/headers/content-type`, or `/body` followed by the JSON pointer.
     pub pointer: String,

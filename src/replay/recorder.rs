@@ -52,17 +52,18 @@ const NOT_RECORDED_RESPONSE: [&str; 6] = [
 ];
 
 /// One exchange as it passed, before it is shaped into a transcript line.
-struct Captured {
-    dialect: &'static str,
-    at_ms: i64,
-    method: String,
-    path: String,
-    request_headers: Vec<(String, String)>,
-    request_body: Option<Bytes>,
-    status: u16,
-    response_headers: Vec<(String, String)>,
+pub(crate) struct Captured {
+    pub(crate) dialect: &'static str,
+    pub(crate) at_ms: i64,
+    pub(crate) method: String,
+    /// Below the dialect's prefix, with the query.
+    pub(crate) path: String,
+    pub(crate) request_headers: Vec<(String, String)>,
+    pub(crate) request_body: Option<Bytes>,
+    pub(crate) status: u16,
+    pub(crate) response_headers: Vec<(String, String)>,
     /// `None` when the answer was streamed or too large to keep.
-    response_body: Option<Bytes>,
+    pub(crate) response_body: Option<Bytes>,
 }
 
 /// What the writer thread receives.
@@ -506,7 +507,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|window| window == needle)
 }
 
-fn shape(captured: &Captured) -> Exchange {
+/// An exchange as a transcript writes it: the request's body by its Content-Type, the answer's
+/// as JSON when it is JSON.
+pub(crate) fn shape(captured: &Captured) -> Exchange {
     let headers = Headers(captured.request_headers.clone());
     let mut request = Request::new(
         captured.method.clone(),
@@ -546,12 +549,12 @@ fn shape(captured: &Captured) -> Exchange {
 
 /// Replaces secrets with pseudonyms that are stable within one recorder, so equal secrets stay
 /// equal (a password registered and then used to log in) and differ from every other.
-struct Redactor {
+pub(crate) struct Redactor {
     key: [u8; 16],
 }
 
 impl Redactor {
-    fn new() -> Redactor {
+    pub(crate) fn new() -> Redactor {
         Redactor {
             key: rand::random(),
         }
@@ -573,7 +576,7 @@ impl Redactor {
         )
     }
 
-    fn redact(&self, spec: &DialectSpec, exchange: &mut Exchange) {
+    pub(crate) fn redact(&self, spec: &DialectSpec, exchange: &mut Exchange) {
         let mut request_headers: Vec<&str> = Vec::new();
         let mut fields: Vec<&str> = Vec::new();
         let mut pointers: Vec<&str> = Vec::new();

@@ -144,6 +144,14 @@ mod tests {
         .unwrap();
         let text = line("error_code", 7, &exchange).unwrap();
         let back = parse(&text, Path::new("r.jsonl")).unwrap().transcript;
-        assert_eq!(back.exchanges, vec![exchange]);
+        let timed = Exchange {
+            recorded_at: Some(7),
+            ..exchange
+        };
+        assert_eq!(
+            back.exchanges,
+            vec![timed],
+            "with its time, for --pace recorded"
+        );
     }
 }
