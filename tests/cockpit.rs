@@ -833,3 +833,130 @@ async fn sighup_applies_the_modes_of_the_settings_file() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[actix_web::test]
+async fn the_admin_api_looks_users_up_and_shows_traffic_over_time() {
+    let app = TestApp::spawn("").await;
+    let created = app
+        .admin(
+            "POST",
+            "/admin/users",
+            serde_json::json!({"region": "86", "phone": "13800000001", "password": "secret1", "nickname": "张三"}),
+        )
+        .await;
+    let id = created.json()["id"].as_i64().unwrap();
+    let login = app
+        .send(
+            "code_result",
+            "POST",
+            "/user/login",
+            &[JSON],
+            br#"{"region":"86","phone":"13800000001","password":"secret1"}"#,
+        )
+        .await;
+    assert_eq!(login.json()["code"], 200, "{}", login.text());
+
+    let found = app
+        .admin(
+            "GET",
+            "/admin/users?phone=13800000001",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(found.status, 200, "{}", found.text());
+    let user = found.json();
+    assert_eq!(
+        (
+            user["id"].as_i64(),
+            &user["region"],
+            &user["phone"],
+            &user["nickname"],
+            &user["role"],
+            &user["banned"]
+        ),
+        (
+            Some(id),
+            &"86".into(),
+            &"13800000001".into(),
+            &"张三".into(),
+            &"normal".into(),
+            &false.into()
+        )
+    );
+    let sessions = user["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{user}");
+    assert_eq!(sessions[0]["dialect"], "code_result");
+    assert!(sessions[0]["expires_at"].as_i64() > sessions[0]["created_at"].as_i64());
+    assert!(!user.to_string().contains("token"), "never a token: {user}");
+    let by_id = app
+        .admin("GET", &format!("/admin/users/{id}"), serde_json::json!({}))
+        .await;
+    assert_eq!(by_id.json(), user);
+
+    for (path, status, message) in [
+        (
+            "/admin/users?phone=13899999999",
+            404,
+            "no account has +86 13899999999",
+        ),
+        ("/admin/users?phone=123", 400, "is not a phone number"),
+        ("/admin/users", 400, "give phone="),
+        ("/admin/users/424242", 404, ""),
+        ("/admin/users/abc", 404, ""),
+    ] {
+        let refused = app.admin("GET", path, serde_json::json!({})).await;
+        assert_eq!(refused.status, status, "{path}: {}", refused.text());
+        assert!(
+            refused.json()["error"].as_str().unwrap().contains(message),
+            "{}",
+            refused.text()
+        );
+    }
+
+    let traffic = app
+        .admin("GET", "/admin/traffic", serde_json::json!({}))
+        .await
+        .json();
+    assert_eq!(traffic["slot_seconds"], 10);
+    let code_result = traffic["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["dialect"] == "code_result")
+        .unwrap_or_else(|| panic!("{traffic}"));
+    let total: u64 = code_result["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 1, "{code_result}");
+
+    // The console is served with the admin API, and only then.
+    let page = app.send("ops", "GET", "/console", &[], b"").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Rosetta ops console"));
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let script = app
+        .send("ops", "GET", "/console/console.js", &[], b"")
+        .await;
+    assert!(
+        script
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let without = TestApp::spawn_with(support::TestDb::sqlite(), |db| {
+        let mut settings = support::test_settings(db, "");
+        settings.ops.admin_token = None;
+        settings
+    })
+    .await;
+    let off = without.send("ops", "GET", "/console", &[], b"").await;
+    assert_eq!(off.status, 404);
+    assert!(off.text().contains("set ops.admin_token"), "{}", off.text());
+}

@@ -55,6 +55,15 @@ impl Role {
         }
     }
 
+    /// The name of the admin API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Normal => "normal",
+            Role::Service => "service",
+            Role::SuperAdmin => "superadmin",
+        }
+    }
+
     /// The names of the admin API (`normal`, `service`, `superadmin`).
     pub fn parse(name: &str) -> Option<Role> {
         match name {

@@ -44,7 +44,8 @@ pub fn scope() -> actix_web::Scope<
         .route("/groups", web::post().to(create_group))
         .route("/groups/{id}/members", web::post().to(add_member))
         .route("/friendships", web::post().to(make_friends))
-        .configure(super::cutover_api::routes)
+        .configure(super::cockpit_api::routes)
+        .configure(super::lookup::routes)
         .default_service(web::to(|| async {
             error(StatusCode::NOT_FOUND, "no such admin endpoint")
         }))
@@ -136,7 +137,7 @@ fn core_error(err: &CoreError) -> HttpResponse {
     error(status, err.to_string())
 }
 
-fn respond(result: Result<HttpResponse, CoreError>) -> HttpResponse {
+pub(super) fn respond(result: Result<HttpResponse, CoreError>) -> HttpResponse {
     result.unwrap_or_else(|err| core_error(&err))
 }
 

@@ -1,7 +1,7 @@
 //! Prometheus metrics of this process: requests by dialect, endpoint, outcome and client, and a
 //! latency histogram. Per process by design: Prometheus scrapes and sums every gateway process.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,6 +64,31 @@ struct Tables {
     latency: BTreeMap<(String, String), Histogram>,
     /// The client labels each dialect has given out so far.
     clients: BTreeMap<String, BTreeSet<String>>,
+    /// Requests per dialect and client in each recent time slot, oldest first.
+    history: VecDeque<Slot>,
+}
+
+/// The length of one slot of the traffic history.
+pub const SLOT_SECONDS: i64 = 10;
+/// How many slots are kept: one hour.
+const SLOTS_KEPT: usize = 360;
+/// How many slots the history shows at least: a quarter of an hour.
+const SLOTS_SHOWN_AT_LEAST: i64 = 90;
+
+/// Requests by dialect and client in one slot.
+struct Slot {
+    /// The slot's start, epoch seconds.
+    start: i64,
+    counts: BTreeMap<(String, String), u64>,
+}
+
+/// One dialect's and client's requests over time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Series {
+    pub dialect: String,
+    pub client: String,
+    /// `[slot start in epoch milliseconds, requests]`, one for each kept slot (zeros included).
+    pub points: Vec<(i64, u64)>,
 }
 
 /// How many distinct client labels a dialect gets when the settings do not say.
@@ -139,6 +164,26 @@ impl Metrics {
         } else {
             super::clients::OTHER.to_owned()
         };
+        let slot_start = now_seconds() / SLOT_SECONDS * SLOT_SECONDS;
+        if tables
+            .history
+            .back()
+            .is_none_or(|slot| slot.start != slot_start)
+        {
+            tables.history.push_back(Slot {
+                start: slot_start,
+                counts: BTreeMap::new(),
+            });
+            while tables.history.len() > SLOTS_KEPT {
+                tables.history.pop_front();
+            }
+        }
+        if let Some(slot) = tables.history.back_mut() {
+            *slot
+                .counts
+                .entry((dialect.to_owned(), client.clone()))
+                .or_insert(0) += 1;
+        }
         *tables
             .requests
             .entry((dialect.to_owned(), endpoint.to_owned(), outcome, client))
@@ -154,6 +199,42 @@ impl Metrics {
         }
         histogram.sum += seconds;
         histogram.count += 1;
+    }
+
+    /// Requests per dialect and client over the last hour, in slots of [`SLOT_SECONDS`] up to
+    /// now (slots without requests count zero).
+    pub fn history(&self) -> Vec<Series> {
+        let Ok(tables) = self.tables.lock() else {
+            return Vec::new();
+        };
+        let now = now_seconds() / SLOT_SECONDS * SLOT_SECONDS;
+        // At least the last quarter of an hour, so that a young process still draws a line.
+        let first = tables
+            .history
+            .front()
+            .map_or(now, |slot| slot.start)
+            .min(now - SLOT_SECONDS * (SLOTS_SHOWN_AT_LEAST - 1))
+            .max(now - SLOT_SECONDS * (SLOTS_KEPT as i64 - 1));
+        let mut series: BTreeMap<(String, String), BTreeMap<i64, u64>> = BTreeMap::new();
+        for slot in tables.history.iter().filter(|slot| slot.start >= first) {
+            for (key, count) in &slot.counts {
+                series
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(slot.start, *count);
+            }
+        }
+        series
+            .into_iter()
+            .map(|((dialect, client), counts)| Series {
+                dialect,
+                client,
+                points: (first..=now)
+                    .step_by(SLOT_SECONDS as usize)
+                    .map(|start| (start * 1000, counts.get(&start).copied().unwrap_or(0)))
+                    .collect(),
+            })
+            .collect()
     }
 
     /// The Prometheus text exposition.
@@ -235,6 +316,12 @@ impl Metrics {
     }
 }
 
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// A label value in Prometheus text: backslash, quote and newline escaped.
 pub fn escape(value: &str) -> String {
     value
@@ -307,6 +394,30 @@ mod tests {
             assert!(text.contains(line), "{line} in {text}");
         }
         assert!(!text.contains("harmony"), "{text}");
+    }
+
+    #[test]
+    fn the_history_counts_requests_per_slot_up_to_now() {
+        let m = Metrics::default();
+        for client in ["android", "android", "ios"] {
+            m.record("struts", "/x", Outcome::Ok, client, Duration::ZERO);
+        }
+        let history = m.history();
+        assert_eq!(history.len(), 2);
+        assert_eq!(
+            (history[0].client.as_str(), history[1].client.as_str()),
+            ("android", "ios")
+        );
+        let android: u64 = history[0].points.iter().map(|p| p.1).sum();
+        assert_eq!(android, 2, "{history:?}");
+        assert!(
+            history[0]
+                .points
+                .iter()
+                .all(|p| p.0 % (SLOT_SECONDS * 1000) == 0)
+        );
+        assert_eq!(history[0].points.len(), 90, "a quarter of an hour at least");
+        assert!(Metrics::default().history().is_empty());
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The ops listener: health, readiness, Prometheus metrics, the dialects' OpenAPI documents and
-//! the admin API (with the cutover's modes and shadow comparisons).
+//! The ops listener: health, readiness, Prometheus metrics, the dialects' OpenAPI documents, the
+//! admin API (with the cutover's modes and shadow comparisons) and the ops console.
 
 pub mod admin;
 pub mod clients;
-pub mod cutover_api;
+pub mod cockpit_api;
+pub mod console;
 pub mod health;
+pub mod lookup;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;
@@ -42,6 +44,7 @@ pub fn app(
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::render))
         .route("/openapi/{file}", web::get().to(openapi::document))
+        .configure(console::routes)
         .service(admin::scope())
         .default_service(web::to(|| async {
             HttpResponse::NotFound().json(serde_json::json!({"error": "not found"}))

@@ -96,6 +96,18 @@ pub struct SessionInfo {
     pub expires_at: i64,
 }
 
+/// A session as an operator sees it: where and when, never its token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SessionSummary {
+    pub dialect: String,
+    pub client_id: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The most sessions of one user an operator is shown.
+const LISTED_SESSIONS: i64 = 100;
+
 pub fn token_hash(token: &str) -> String {
     to_hex(&Sha256::digest(token.as_bytes()))
 }
@@ -133,6 +145,31 @@ impl Service {
             user_id,
             expires_at,
         })
+    }
+
+    /// A user's valid sessions, newest first (`UserNotFound` for nobody).
+    pub async fn live_sessions(&self, user_id: UserId) -> Result<Vec<SessionSummary>, CoreError> {
+        let now = self.now_ms();
+        let rows = self
+            .db(move |conn| {
+                if !storage::users::exists(conn, user_id)? {
+                    return Err(CoreError::UserNotFound);
+                }
+                storage::sessions::live_of_user(conn, user_id, now, LISTED_SESSIONS)
+                    .map_err(CoreError::from)
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(dialect, client_id, created_at, expires_at)| SessionSummary {
+                    dialect,
+                    client_id,
+                    created_at,
+                    expires_at,
+                },
+            )
+            .collect())
     }
 
     /// The session a token names in a dialect: `SessionNotFound` for unknown, revoked or banned,

@@ -139,6 +139,30 @@ pub fn delete_of_user_in_dialect(
     .execute(conn)
 }
 
+/// A session without its token hash: dialect, client, created and expiry times.
+pub type ListedSession = (String, Option<String>, i64, i64);
+
+/// A user's sessions still valid at `now`, newest first, at most `limit`.
+pub fn live_of_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+    now: i64,
+    limit: i64,
+) -> QueryResult<Vec<ListedSession>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::expires_at.gt(now))
+        .order(sessions::created_at.desc())
+        .select((
+            sessions::dialect,
+            sessions::client_id,
+            sessions::created_at,
+            sessions::expires_at,
+        ))
+        .limit(limit)
+        .load(conn)
+}
+
 /// Forgets at most `limit` sessions that expired before `cutoff`.
 pub fn purge_expired(conn: &mut DbConnection, cutoff: i64, limit: u32) -> QueryResult<usize> {
     super::delete_some(conn, "sessions", "expires_at < $1", &[cutoff], limit)

@@ -1,5 +1,6 @@
-//! The admin API of the cutover: each dialect's mode (read and switched at run time) and the
-//! shadow comparisons (counts per endpoint, the kept differences).
+//! The admin API of the migration cockpit: each dialect's mode (read and switched at run
+//! time), the shadow comparisons (counts per endpoint, the kept differences) and the traffic per
+//! dialect and client over the last hour.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -13,10 +14,20 @@ use crate::settings::Mode;
 
 /// Registers the routes under the admin scope.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/dialects", web::get().to(modes))
+    cfg.route("/traffic", web::get().to(traffic))
+        .route("/dialects", web::get().to(modes))
         .route("/dialects/{id}/mode", web::put().to(switch))
         .route("/shadow", web::get().to(shadow))
         .route("/shadow/{id}", web::get().to(one_difference));
+}
+
+/// `GET /admin/traffic` → `{"slot_seconds": 10, "series": [{dialect, client, points: [[start
+/// ms, requests], …]}]}`: this process's requests over the last hour.
+async fn traffic(state: web::Data<OpsState>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "slot_seconds": crate::ops::metrics::SLOT_SECONDS,
+        "series": state.metrics.history(),
+    }))
 }
 
 /// `GET /admin/dialects` → `{"dialects": [{"id", "mode", "legacy_url"}]}`.
