@@ -147,6 +147,8 @@ pub struct RunningApplication {
     pub addresses: BTreeMap<String, SocketAddr>,
     pub service: Service,
     recorder: Option<Arc<Recorder>>,
+    /// The task that follows the stored dialect modes.
+    follower: actix_web::rt::task::JoinHandle<()>,
 }
 
 impl RunningApplication {
@@ -159,6 +161,7 @@ impl RunningApplication {
         for handle in self.handles {
             handle.stop(true).await;
         }
+        self.follower.abort();
         if let Some(recorder) = self.recorder {
             let flushed =
                 actix_web::web::block(move || recorder.finish(Duration::from_secs(10))).await;
@@ -172,7 +175,11 @@ impl RunningApplication {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let service = build_service(&settings, Arc::new(SystemClock)).await?;
-        Application::with_service(settings, service)
+        let stored = service.stored_modes().await?;
+        let application = Application::with_service(settings, service)?;
+        // The modes the admin API chose, before the first request is served.
+        application.cutover.follow(&stored);
+        Ok(application)
     }
 
     /// Binds every listener for an already built core.
@@ -300,9 +307,21 @@ impl Application {
         self.servers.iter().map(Server::handle).collect()
     }
 
+    /// Follows the dialect modes stored through the admin API (by any process), in the
+    /// background of the current runtime.
+    fn follow_stored_modes(&self) -> actix_web::rt::task::JoinHandle<()> {
+        actix_web::rt::spawn(crate::cutover::follow_stored_modes(
+            self.service.clone(),
+            self.cutover.clone(),
+        ))
+    }
+
     /// Serves until every listener has been stopped through its handle.
     pub async fn serve(self) -> std::io::Result<()> {
-        for result in futures_util::future::join_all(self.servers).await {
+        let follower = self.follow_stored_modes();
+        let results = futures_util::future::join_all(self.servers).await;
+        follower.abort();
+        for result in results {
             result?;
         }
         Ok(())
@@ -310,6 +329,7 @@ impl Application {
 
     /// Serves in the background and returns at once.
     pub fn spawn(self) -> RunningApplication {
+        let follower = self.follow_stored_modes();
         let handles = self.servers.iter().map(Server::handle).collect();
         for server in self.servers {
             actix_web::rt::spawn(server);
@@ -319,6 +339,7 @@ impl Application {
             addresses: self.addresses,
             service: self.service,
             recorder: self.recorder,
+            follower,
         }
     }
 

@@ -483,9 +483,11 @@ async fn proxy_mode_passes_every_request_on_unchanged_and_switches_without_a_res
         .find(|d| d["id"] == "error_code")
         .unwrap()
         .clone();
+    assert!(error_code["changed_at"].as_i64().is_some(), "{error_code}");
     assert_eq!(
         error_code,
-        serde_json::json!({"id": "error_code", "mode": "serve", "legacy_url": legacy.url("error_code", "")})
+        serde_json::json!({"id": "error_code", "mode": "serve", "legacy_url": legacy.url("error_code", ""),
+            "source": "admin", "changed_at": error_code["changed_at"]})
     );
 
     // A request already on its way when the mode changes finishes in the mode it started in.
@@ -528,6 +530,21 @@ async fn proxy_mode_passes_every_request_on_unchanged_and_switches_without_a_res
         .await
         .json();
     assert_eq!(again["error_msg"], "请求成功", "{again}");
+
+    // Handed back to the settings file, which says proxy.
+    let forgotten = gateway
+        .admin(
+            "DELETE",
+            "/admin/dialects/error_code/mode",
+            serde_json::json!({}),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (&forgotten["mode"], &forgotten["source"]),
+        (&"proxy".into(), &"settings".into())
+    );
+    assert!(forgotten.get("changed_at").is_none(), "{forgotten}");
 
     // Refused switches.
     for (path, body, status, message) in [
@@ -959,4 +976,116 @@ async fn the_admin_api_looks_users_up_and_shows_traffic_over_time() {
     let off = without.send("ops", "GET", "/console", &[], b"").await;
     assert_eq!(off.status, 404);
     assert!(off.text().contains("set ops.admin_token"), "{}", off.text());
+}
+
+/// The Grafana dashboard under `examples/` queries only series the gateway exposes, with labels
+/// they carry.
+#[actix_web::test]
+async fn the_grafana_dashboard_queries_the_gateways_own_metrics() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/grafana/rosetta-cockpit.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut expressions = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            expressions.push(target["expr"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(expressions.len() >= 10, "{expressions:?}");
+
+    // A gateway with traffic and a shadow comparison, so every series exists.
+    let legacy = legacy_backend().await;
+    let gateway = TestApp::spawn(&format!(
+        "[dialects.error_code]\nmode = \"shadow\"\nlegacy_url = \"{}\"\n",
+        legacy.url("error_code", "")
+    ))
+    .await;
+    gateway
+        .send("error_code", "GET", "/api/user/1", &[], b"")
+        .await;
+    let metrics = eventually(async || {
+        let text = gateway
+            .send("ops", "GET", "/metrics", &[], b"")
+            .await
+            .text();
+        text.contains("rosetta_shadow_comparisons_total{")
+            .then_some(text)
+    })
+    .await;
+    let metric_name = regex::Regex::new(r"rosetta_[a-z_]+").unwrap();
+    let label_name = regex::Regex::new(r"([a-z_]+)\s*(?:=~|!=|=)").unwrap();
+    for expression in &expressions {
+        for name in metric_name.find_iter(expression).map(|m| m.as_str()) {
+            let sample = metrics
+                .lines()
+                .find(|line| line.starts_with(name) && !line.starts_with('#'))
+                .unwrap_or_else(|| panic!("{name} is not exposed (in {expression})"));
+            for label in label_name
+                .captures_iter(expression)
+                .map(|c| c[1].to_owned())
+                .filter(|l| l != "le")
+            {
+                if name == "rosetta_http_client_errors_total" {
+                    continue;
+                }
+                assert!(
+                    sample.contains(&format!("{label}=\""))
+                        || expression.contains(&format!("by ({label}")),
+                    "{name} has no label {label}: {sample} (in {expression})"
+                );
+            }
+        }
+    }
+}
+
+/// Two gateway processes on one database: a switch asked of one is followed by the other, and
+/// handing the dialect back to the settings file does so for both.
+#[actix_web::test]
+async fn every_process_on_the_database_follows_a_switch() {
+    let legacy = legacy_backend().await;
+    let first = TestApp::spawn("").await;
+    let shared_url = first.db.url.clone();
+    let second = TestApp::spawn_with(support::TestDb::sqlite(), move |db| {
+        let mut settings = support::test_settings(db, "");
+        settings.database.url = shared_url;
+        settings
+    })
+    .await;
+    let mode_of = async |app: &TestApp| -> String {
+        let modes = app
+            .admin("GET", "/admin/dialects", serde_json::json!({}))
+            .await
+            .json();
+        modes["dialects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == "rest")
+            .map(|d| d["mode"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let switched = first
+        .admin(
+            "PUT",
+            "/admin/dialects/rest/mode",
+            serde_json::json!({"mode": "proxy", "legacy_url": legacy.url("rest", "")}),
+        )
+        .await;
+    assert_eq!(switched.status, 200, "{}", switched.text());
+    assert_eq!(mode_of(&first).await, "proxy", "at once where asked");
+    eventually(async || (mode_of(&second).await == "proxy").then_some(())).await;
+    // The second process now sends rest's requests to the legacy backend too.
+    let direct = legacy.send("rest", "GET", "/users/1", &[], b"").await;
+    let via_second = second.send("rest", "GET", "/users/1", &[], b"").await;
+    assert_eq!(
+        (via_second.status, &via_second.body),
+        (direct.status, &direct.body)
+    );
+
+    let forgotten = second
+        .admin("DELETE", "/admin/dialects/rest/mode", serde_json::json!({}))
+        .await;
+    assert_eq!(forgotten.json()["mode"], "serve", "{}", forgotten.text());
+    eventually(async || (mode_of(&first).await == "serve").then_some(())).await;
 }

@@ -106,6 +106,11 @@ async fn fill_every_table(app: &TestApp) -> Filled {
             .unwrap()
     };
     let (first, second) = (id_of(0).await, id_of(1).await);
+    // A cutover choice of the admin API (the copy keeps it; serve, so the copy still serves).
+    service
+        .store_mode("rest", "serve", Some("http://10.0.0.5:8080".to_owned()))
+        .await
+        .unwrap();
     service
         .register(NewAccount {
             username: Some(Username::parse("copied.user").unwrap()),

@@ -28,6 +28,7 @@ fn connect(db: &TestDb) -> (storage::Pool, storage::PooledConnection) {
             "20261202000000".to_owned(),
             "20261203000000".to_owned(),
             "20261204000000".to_owned(),
+            "20261205000000".to_owned(),
         ]
     );
     assert!(

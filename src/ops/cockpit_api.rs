@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::OpsState;
-use super::admin::error;
+use super::admin::{error, respond};
 use crate::cutover::SwitchError;
 use crate::settings::Mode;
 
@@ -17,6 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/traffic", web::get().to(traffic))
         .route("/dialects", web::get().to(modes))
         .route("/dialects/{id}/mode", web::put().to(switch))
+        .route("/dialects/{id}/mode", web::delete().to(forget))
         .route("/shadow", web::get().to(shadow))
         .route("/shadow/{id}", web::get().to(one_difference));
 }
@@ -43,7 +44,9 @@ struct SwitchBody {
 }
 
 /// `PUT /admin/dialects/<id>/mode` `{"mode": "serve" | "shadow" | "proxy", "legacy_url"?}` →
-/// the dialect's mode now. Requests already received finish in the mode they started in.
+/// the dialect's mode now. The choice is stored in the database: this process applies it at
+/// once, every other process on the database within [`crate::cutover::FOLLOW_EVERY`]; requests
+/// already received finish in the mode they started in.
 async fn switch(
     state: web::Data<OpsState>,
     id: web::Path<String>,
@@ -55,10 +58,42 @@ async fn switch(
             format!("`{}` is not a mode: serve, shadow or proxy", body.mode),
         );
     };
-    match state.cutover.switch(&id, mode, body.legacy_url.as_deref()) {
+    let checked = match state.cutover.check(&id, mode, body.legacy_url.as_deref()) {
+        Ok(checked) => checked,
+        Err(err) => return switch_error(&err),
+    };
+    let stored = state
+        .service
+        .store_mode(checked.dialect, mode.as_str(), checked.legacy_url.clone())
+        .await;
+    match stored {
+        Ok(()) => {
+            let now = state.service.now_ms();
+            HttpResponse::Ok().json(state.cutover.apply(&checked, now))
+        }
+        Err(err) => respond(Err(err)),
+    }
+}
+
+/// `DELETE /admin/dialects/<id>/mode` → the dialect's mode from its settings again, in every
+/// process.
+async fn forget(state: web::Data<OpsState>, id: web::Path<String>) -> HttpResponse {
+    if let Err(err) = state.cutover.check(&id, Mode::Serve, None) {
+        return switch_error(&err);
+    }
+    if let Err(err) = state.service.forget_mode(&id).await {
+        return respond(Err(err));
+    }
+    match state.cutover.forget(&id) {
         Ok(now) => HttpResponse::Ok().json(now),
-        Err(err @ SwitchError::UnknownDialect(_)) => error(StatusCode::NOT_FOUND, err.to_string()),
-        Err(err @ (SwitchError::BadUrl(_) | SwitchError::NoLegacyUrl(_))) => {
+        Err(err) => switch_error(&err),
+    }
+}
+
+fn switch_error(err: &SwitchError) -> HttpResponse {
+    match err {
+        SwitchError::UnknownDialect(_) => error(StatusCode::NOT_FOUND, err.to_string()),
+        SwitchError::BadUrl(_) | SwitchError::NoLegacyUrl(_) => {
             error(StatusCode::BAD_REQUEST, err.to_string())
         }
     }

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod avatars;
 pub mod clock;
+pub mod dialect_modes;
 mod group_commit;
 mod guesses;
 pub mod hashing;

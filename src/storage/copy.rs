@@ -298,6 +298,12 @@ copied_tables! {
         created_at: i64,
         expires_at: i64,
     }
+    dialect_modes as DialectModeCopy, batch 100, key (dialect: String) {
+        dialect: String,
+        mode: String,
+        legacy_url: Option<String>,
+        changed_at: i64,
+    }
     login_failures as LoginFailureCopy, batch 1000, key (user_id: i64, address: String) {
         user_id: i64,
         address: String,

@@ -18,6 +18,7 @@ macro_rules! on_backend {
 
 pub mod avatars;
 pub mod copy;
+pub mod dialect_modes;
 pub mod groups;
 pub mod image_codes;
 pub mod models;

@@ -238,3 +238,12 @@ diesel::table! {
         value -> Text,
     }
 }
+
+diesel::table! {
+    dialect_modes (dialect) {
+        dialect -> Text,
+        mode -> Text,
+        legacy_url -> Nullable<Text>,
+        changed_at -> BigInt,
+    }
+}
