@@ -561,6 +561,8 @@ fn dialect_app(
     }
     for (spec, cut) in dialects {
         let ctx = cut.ctx.clone();
+        // Shared by every request of the dialect: one reference count, not a copy of its settings.
+        let cut = Arc::new(cut);
         let prefix = ctx.settings.prefix.clone();
         let hook_ctx = ctx.clone();
         app = app.service(

@@ -216,9 +216,16 @@ impl Drop for Browser {
 #[ignore = "needs Debian's chromium and chromium-driver: .ci/run installs them and runs it"]
 async fn the_console_shows_traffic_shadow_differences_the_outbox_and_a_user() {
     let legacy = TestApp::spawn("[dialects.error_code]\nsuccess_message = \"请求成功\"\n").await;
+    let rules = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        rules.path(),
+        "[[rule]]\nname = \"retired banner\"\nheader = \"x-powered-by\"\nignore = true\n",
+    )
+    .unwrap();
     let gateway = TestApp::spawn(&format!(
-        "[dialects.error_code]\nmode = \"shadow\"\nlegacy_url = \"{}\"\n",
-        legacy.url("error_code", "")
+        "[dialects.error_code]\nmode = \"shadow\"\nlegacy_url = \"{}\"\n[legacy]\naccept = \"{}\"\n",
+        legacy.url("error_code", ""),
+        rules.path().display()
     ))
     .await;
     // One account on both sides; a read of it differs in the success message.

@@ -100,7 +100,7 @@ impl DialectCutover {
 
 /// The mode's middleware.
 pub async fn carry_out(
-    dialect: DialectCutover,
+    dialect: Arc<DialectCutover>,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {

@@ -21,6 +21,9 @@ use crate::settings::{LegacySettings, Mode, Settings, check_legacy_url};
 /// takes effect here within this time).
 pub const FOLLOW_EVERY: Duration = Duration::from_secs(2);
 
+/// How long one read of the stored modes may wait for a connection.
+const FOLLOW_READ_LIMIT: Duration = Duration::from_millis(500);
+
 /// Keeps `cutover` following the modes stored in the database, for as long as it runs. A
 /// database that cannot be read leaves the modes as they are (and is said once until it can).
 pub async fn follow_stored_modes(service: crate::service::Service, cutover: Arc<Cutover>) {
@@ -29,7 +32,7 @@ pub async fn follow_stored_modes(service: crate::service::Service, cutover: Arc<
     let mut failing = false;
     loop {
         tick.tick().await;
-        match service.stored_modes().await {
+        match service.stored_modes_within(FOLLOW_READ_LIMIT).await {
             Ok(stored) => {
                 failing = false;
                 cutover.follow(&stored);

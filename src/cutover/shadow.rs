@@ -18,6 +18,7 @@ use crate::replay::rebind::Rebinder;
 use crate::replay::recorder::{Captured, Redactor, shape};
 use crate::replay::template::Bindings;
 use crate::replay::transcript::{Request, Response};
+use crate::service::{Clock, SystemClock};
 
 /// An answer as both sides gave it.
 #[derive(Debug, Clone)]
@@ -307,10 +308,7 @@ impl ShadowLog {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    SystemClock.now_ms()
 }
 
 /// The differences between the legacy answer (the reference) and Rosetta's: the status, the

@@ -317,9 +317,8 @@ impl Metrics {
 }
 
 fn now_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    use crate::service::Clock;
+    crate::service::SystemClock.now_ms() / 1000
 }
 
 /// A label value in Prometheus text: backslash, quote and newline escaped.

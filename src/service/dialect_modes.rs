@@ -16,21 +16,41 @@ pub struct StoredMode {
     pub changed_at: i64,
 }
 
+fn stored(row: ModeRow) -> StoredMode {
+    StoredMode {
+        dialect: row.dialect,
+        mode: row.mode,
+        legacy_url: row.legacy_url,
+        changed_at: row.changed_at,
+    }
+}
+
 impl Service {
     /// Every dialect mode the admin API set.
     pub async fn stored_modes(&self) -> Result<Vec<StoredMode>, CoreError> {
         let rows = self
             .db(|conn| storage::dialect_modes::all(conn).map_err(CoreError::from))
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| StoredMode {
-                dialect: row.dialect,
-                mode: row.mode,
-                legacy_url: row.legacy_url,
-                changed_at: row.changed_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(stored).collect())
+    }
+
+    /// Every dialect mode the admin API set, read beside the request path (on a blocking thread
+    /// with a pooled connection, never on a storage thread) and given up after `limit`: polling
+    /// a database in trouble costs the requests nothing.
+    pub async fn stored_modes_within(
+        &self,
+        limit: std::time::Duration,
+    ) -> Result<Vec<StoredMode>, CoreError> {
+        let pool = self.inner.pool.clone();
+        let rows = tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get_timeout(limit)
+                .map_err(|e| CoreError::Internal(format!("database pool: {e}")))?;
+            storage::dialect_modes::all(&mut conn).map_err(CoreError::from)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("reading the stored modes: {e}")))??;
+        Ok(rows.into_iter().map(stored).collect())
     }
 
     /// Stores a dialect's mode (already checked by the caller) for every process.

@@ -151,6 +151,18 @@ async function loadShadow() {
     cell(row, e.failed);
     cell(row, e.skipped);
   });
+  const rules = $("shadow-rules");
+  rules.replaceChildren();
+  for (const rule of shadow.rules) {
+    const item = document.createElement("li");
+    item.textContent = rule.name + ": " + (rule.hits === 0 ? "never matched" : "matched " + rule.hits + (rule.hits === 1 ? " difference" : " differences"));
+    rules.append(item);
+  }
+  if (shadow.rules.length === 0) {
+    const item = document.createElement("li");
+    item.textContent = "none (legacy.accept is not set)";
+    rules.append(item);
+  }
   fill("shadow-differences", shadow.differences, (row, d) => {
     row.className = "clickable";
     row.dataset.id = d.id;
