@@ -253,10 +253,8 @@ impl Rule {
         if self.ignore {
             Verdict::Ignored
         } else {
-            Verdict::Accepted(match (&self.reason, &self.expected, &self.actual) {
-                (Some(reason), _, _) => reason.clone(),
-                _ => self.name.clone(),
-            })
+            // Without a reason of its own, the rule's name says why.
+            Verdict::Accepted(self.reason.clone().unwrap_or_else(|| self.name.clone()))
         }
     }
 }
