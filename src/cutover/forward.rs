@@ -10,7 +10,7 @@ use futures_util::{Stream, StreamExt};
 
 /// Headers that belong to one connection, not to the request or answer (RFC 9110 §7.6.1), and
 /// those the client library sets itself.
-const HOP_BY_HOP: [&str; 10] = [
+pub const HOP_BY_HOP: [&str; 10] = [
     "connection",
     "keep-alive",
     "proxy-authenticate",

@@ -13,10 +13,11 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use regex::Regex;
 
 use super::Cutover;
-use super::forward::{Gathered, Outgoing, below_prefix, end_to_end, gather};
+use super::forward::{Gathered, HOP_BY_HOP, Outgoing, below_prefix, end_to_end, gather};
 use super::shadow::{Answer, Asked, Result as ShadowResult};
 use crate::dialects::kit::FrameworkError;
 use crate::dialects::{DialectContext, DialectSpec};
+use crate::replay::recorder::recordable;
 use crate::settings::Mode;
 
 /// Request bodies up to this size go to a legacy backend in one piece with their length; larger
@@ -232,12 +233,7 @@ async fn shadow(
             None
         }
     };
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .filter(|(name, _)| end_to_end(name))
-        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
-        .collect();
+    let headers = recordable(req.headers(), &HOP_BY_HOP);
     let header_map = req.headers().clone();
     let peer = peer(req.request());
     let response = next.call(req).await?;
@@ -256,11 +252,7 @@ async fn shadow(
         .map_err(|err| actix_web::error::ErrorInternalServerError(err.into().to_string()))?;
     let rosetta = Answer {
         status: response.status().as_u16(),
-        headers: response
-            .headers()
-            .iter()
-            .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
-            .collect(),
+        headers: recordable(response.headers(), &[]),
         body: body.clone(),
     };
     let response = response.set_body(BoxBody::new(body));
@@ -285,12 +277,7 @@ async fn shadow(
         let legacy = match outgoing.send(asked.body.clone()).await {
             Ok(mut answer) => {
                 let status = answer.response.status().as_u16();
-                let headers = answer
-                    .response
-                    .headers()
-                    .iter()
-                    .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_owned())))
-                    .collect();
+                let headers = recordable(answer.response.headers(), &[]);
                 match answer.response.body().limit(SHADOW_ANSWER_LIMIT).await {
                     Ok(body) => Ok(Answer {
                         status,

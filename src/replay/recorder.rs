@@ -188,7 +188,7 @@ impl futures_util::Stream for CopyingPayload {
 }
 
 /// The headers worth keeping: text values, less the ones the transport decides.
-fn recordable(
+pub(crate) fn recordable(
     headers: &actix_web::http::header::HeaderMap,
     skipped: &[&str],
 ) -> Vec<(String, String)> {
