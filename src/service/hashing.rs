@@ -2,6 +2,7 @@
 //! behind a deadline: a login flood takes only the CPU that reads leave over, and a login that
 //! cannot be served in time answers "busy" instead of queueing without end.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,10 @@ fn lower_priority() {
     }
 }
 
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// While held, every hashing thread is taken (drills and tests of the "busy" answer).
 pub struct Occupied(#[expect(dead_code, reason = "held for its drop")] mpsc::Sender<()>);
 
@@ -70,9 +75,10 @@ pub struct PasswordHasher {
     threads: usize,
     /// How long a hash may take from request to result, waiting included; `Busy` past it.
     deadline: Duration,
-    /// How long one hash takes on this machine, measured at start: a hash that could not end
-    /// before its requester's deadline is not started.
-    one_hash: Duration,
+    /// How long one hash takes on this machine, in microseconds: measured at start, then
+    /// followed as hashes run (a start-up under load must not refuse hashes for good). A hash
+    /// that could not end before its requester's deadline is not started.
+    one_hash: Arc<AtomicU64>,
     dummy_hash: String,
 }
 
@@ -88,7 +94,7 @@ impl PasswordHasher {
         let started = Instant::now();
         let dummy_hash = bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost)
             .map_err(|e| CoreError::Internal(format!("bcrypt: {e}")))?;
-        let one_hash = started.elapsed().max(Duration::from_micros(100));
+        let one_hash = micros(started.elapsed()).max(100);
         let jobs = start_threads(parallelism)
             .map_err(|e| CoreError::Internal(format!("hashing threads: {e}")))?;
         Ok(PasswordHasher {
@@ -96,7 +102,7 @@ impl PasswordHasher {
             jobs,
             threads: parallelism.max(1),
             deadline,
-            one_hash,
+            one_hash: Arc::new(AtomicU64::new(one_hash)),
             dummy_hash,
         })
     }
@@ -134,13 +140,23 @@ impl PasswordHasher {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, CoreError> {
         let deadline = Instant::now() + self.deadline;
-        let one_hash = self.one_hash;
+        let estimate = self.one_hash.clone();
+        // At most half the deadline is asked for, so that a hash taken at once always runs and
+        // corrects an estimate that grew past the deadline.
+        let needed = Duration::from_micros(estimate.load(Ordering::Relaxed)).min(self.deadline / 2);
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.submit(Box::new(move || {
-            let in_time = Instant::now() + one_hash <= deadline;
-            if !answer.is_closed() {
-                let _ = answer.send(in_time.then(work));
+            let started = Instant::now();
+            if answer.is_closed() || started + needed > deadline {
+                let _ = answer.send(None);
+                return;
             }
+            let value = work();
+            // An average over the last few hashes (each weighs 1/8).
+            let took = micros(started.elapsed());
+            let old = estimate.load(Ordering::Relaxed);
+            estimate.store(old - old / 8 + took / 8, Ordering::Relaxed);
+            let _ = answer.send(Some(value));
         }));
         match tokio::time::timeout_at(deadline.into(), answered).await {
             Ok(Ok(Some(value))) => Ok(value),
@@ -197,5 +213,19 @@ impl PasswordHasher {
     pub async fn verify_dummy(&self, canonical: String) -> Result<(), CoreError> {
         let hash = self.dummy_hash.clone();
         self.verify(canonical, hash).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_estimate_past_the_deadline_does_not_refuse_hashes_for_good() {
+        let hasher = PasswordHasher::new(4, 1, Duration::from_secs(1)).unwrap();
+        // As if the start-up measurement had been taken on a machine under heavy load.
+        hasher.one_hash.store(10_000_000, Ordering::Relaxed);
+        assert!(hasher.hash("a".into()).await.is_ok());
+        assert!(hasher.one_hash.load(Ordering::Relaxed) < 10_000_000);
     }
 }
