@@ -228,19 +228,23 @@ impl Mode {
     }
 }
 
-/// Checks a legacy backend's base URL: `http://host:port[/path]`, without a query.
+/// Checks a legacy backend's base URL: `http(s)://host:port[/path]`, without a query.
 pub fn check_legacy_url(url: &str) -> Result<String, String> {
+    check_base_url(
+        url,
+        "http://10.0.0.5:8080 (with the legacy path prefix, if any)",
+    )
+}
+
+/// Checks an `http://` or `https://` URL with a host and without a query or fragment; returns
+/// it without a trailing slash. `example` completes the message when it is not one.
+pub fn check_base_url(url: &str, example: &str) -> Result<String, String> {
     let url = url.trim().trim_end_matches('/');
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err(if url.starts_with("https://") {
-            "must be an http:// URL: https legacy backends are not supported yet (reach them \
-             through a TLS-terminating proxy on the same network)"
-                .to_owned()
-        } else {
-            format!(
-                "`{url}` must be a URL like http://10.0.0.5:8080 (with the legacy path prefix, if any)"
-            )
-        });
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return Err(format!("`{url}` must be a URL like {example}"));
     };
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.is_empty()
@@ -249,7 +253,7 @@ pub fn check_legacy_url(url: &str) -> Result<String, String> {
         || url.contains(char::is_whitespace)
     {
         return Err(format!(
-            "`{url}` must be a URL like http://10.0.0.5:8080, without a query"
+            "`{url}` must be a URL like {example}, without a query"
         ));
     }
     Ok(url.to_owned())

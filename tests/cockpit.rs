@@ -568,9 +568,9 @@ async fn proxy_mode_passes_every_request_on_unchanged_and_switches_without_a_res
         ),
         (
             "/admin/dialects/rest/mode",
-            serde_json::json!({"mode": "proxy", "legacy_url": "https://legacy"}),
+            serde_json::json!({"mode": "proxy", "legacy_url": "ftp://legacy"}),
             400,
-            "https legacy backends are not supported",
+            "must be a URL like http://",
         ),
         (
             "/admin/dialects/rest/mode",

@@ -1,6 +1,7 @@
 //! Requests to a legacy backend: the client's request passed on (method, path below the
 //! dialect's prefix, query, end-to-end headers, body) and its answer read back.
 
+use crate::providers::https;
 use std::cell::RefCell;
 use std::time::Duration;
 
@@ -38,12 +39,8 @@ fn client() -> awc::Client {
     CLIENT.with(|cell| {
         cell.borrow_mut()
             .get_or_insert_with(|| {
-                awc::Client::builder()
-                    // Requests carry the client's own headers only (no User-Agent of ours).
-                    .no_default_headers()
-                    .disable_redirects()
-                    .timeout(Duration::from_secs(300))
-                    .finish()
+                // Requests carry the client's own headers only (no User-Agent of ours).
+                https::client(Duration::from_secs(300), https::ClientOptions::VERBATIM)
             })
             .clone()
     })

@@ -125,7 +125,7 @@ pub async fn send(
     request: &SignedRequest,
     timeout: std::time::Duration,
 ) -> Result<(u16, actix_web::web::Bytes), Unreachable> {
-    let client = awc::Client::builder().timeout(timeout).finish();
+    let client = super::https::client(timeout, super::https::ClientOptions::DEFAULT);
     let mut call = client
         .post(format!(
             "{}{}",

@@ -536,10 +536,13 @@ async fn send(request: &Request, loaded: &Loaded, target: &Target) -> Result<Ans
     let method = awc::http::Method::from_bytes(request.method.as_bytes())
         .map_err(|e| format!("method: {e}"))?;
     let url = format!("{}{}", target.base_url.trim_end_matches('/'), request.path);
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .disable_redirects()
-        .finish();
+    let client = crate::providers::https::client(
+        Duration::from_secs(60),
+        crate::providers::https::ClientOptions {
+            default_headers: true,
+            follow_redirects: false,
+        },
+    );
     let mut builder = client.request(method, url);
     let mut has_content_type = false;
     for (name, value) in &request.headers.0 {
