@@ -86,31 +86,232 @@ impl Default for OpsSettings {
 pub enum SmsProvider {
     Log,
     Webhook,
+    Aliyun,
+    Tencent,
+}
+
+impl SmsProvider {
+    pub fn name(self) -> &'static str {
+        match self {
+            SmsProvider::Log => "log",
+            SmsProvider::Webhook => "webhook",
+            SmsProvider::Aliyun => "aliyun",
+            SmsProvider::Tencent => "tencent",
+        }
+    }
+}
+
+/// A credential: read like any other setting, never printed.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "<empty>"
+        } else {
+            "<secret>"
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmsSettings {
     pub provider: SmsProvider,
+    /// Takes the messages the provider failed to deliver.
+    pub fallback: Option<SmsProvider>,
     pub webhook_url: Option<String>,
     pub code_ttl_seconds: u64,
     pub resend_interval_seconds: u64,
     pub daily_limit_per_phone: u32,
     pub hourly_limit_per_ip: u32,
+    pub aliyun: AliyunSettings,
+    pub tencent: TencentSettings,
 }
 
 impl Default for SmsSettings {
     fn default() -> Self {
         SmsSettings {
             provider: SmsProvider::Log,
+            fallback: None,
             webhook_url: None,
             code_ttl_seconds: 300,
             resend_interval_seconds: 60,
             daily_limit_per_phone: 10,
             hourly_limit_per_ip: 30,
+            aliyun: AliyunSettings::default(),
+            tencent: TencentSettings::default(),
         }
     }
 }
+
+impl SmsSettings {
+    /// Whether the provider or the fallback is `provider`.
+    pub fn uses(&self, provider: SmsProvider) -> bool {
+        self.provider == provider || self.fallback == Some(provider)
+    }
+
+    /// Checks that every provider in use has what it needs.
+    fn validate(&mut self) -> Result<(), SettingsError> {
+        let role = |provider: SmsProvider| {
+            if self.provider == provider {
+                format!("sms.provider = \"{}\"", provider.name())
+            } else {
+                format!("sms.fallback = \"{}\"", provider.name())
+            }
+        };
+        match self.fallback {
+            Some(fallback) if fallback == self.provider => {
+                return Err(invalid(
+                    "sms.fallback",
+                    "must be another provider than sms.provider",
+                ));
+            }
+            Some(SmsProvider::Log) => {
+                return Err(invalid(
+                    "sms.fallback",
+                    "cannot be \"log\": it reaches no phone (use webhook, aliyun or tencent)",
+                ));
+            }
+            _ => {}
+        }
+        if self.uses(SmsProvider::Webhook) {
+            let why = role(SmsProvider::Webhook);
+            let url = self
+                .webhook_url
+                .as_deref()
+                .ok_or_else(|| invalid("sms.webhook_url", format!("is required when {why}")))?;
+            self.webhook_url = Some(
+                check_base_url(url, "https://relay.example.com/sms")
+                    .map_err(|message| invalid("sms.webhook_url", message))?,
+            );
+        }
+        if self.uses(SmsProvider::Aliyun) {
+            let why = role(SmsProvider::Aliyun);
+            let aliyun = &mut self.aliyun;
+            for (key, value) in [
+                ("access_key_id", aliyun.access_key_id.as_str()),
+                ("access_key_secret", aliyun.access_key_secret.expose()),
+                ("sign_name", aliyun.sign_name.as_str()),
+                ("template_code", aliyun.template_code.as_str()),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(invalid(
+                        format!("sms.aliyun.{key}"),
+                        format!("is required when {why}"),
+                    ));
+                }
+            }
+            if !matches!(aliyun.signature.as_str(), "v3" | "v2") {
+                return Err(invalid(
+                    "sms.aliyun.signature",
+                    format!("`{}` is not \"v3\" or \"v2\"", aliyun.signature),
+                ));
+            }
+            aliyun.endpoint = check_base_url(&aliyun.endpoint, "https://dysmsapi.aliyuncs.com")
+                .map_err(|message| invalid("sms.aliyun.endpoint", message))?;
+        }
+        if self.uses(SmsProvider::Tencent) {
+            let why = role(SmsProvider::Tencent);
+            let tencent = &mut self.tencent;
+            for (key, value) in [
+                ("secret_id", tencent.secret_id.as_str()),
+                ("secret_key", tencent.secret_key.expose()),
+                ("sdk_app_id", tencent.sdk_app_id.as_str()),
+                ("sign_name", tencent.sign_name.as_str()),
+                ("template_id", tencent.template_id.as_str()),
+                ("region", tencent.region.as_str()),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(invalid(
+                        format!("sms.tencent.{key}"),
+                        format!("is required when {why}"),
+                    ));
+                }
+            }
+            tencent.endpoint = check_base_url(&tencent.endpoint, "https://sms.tencentcloudapi.com")
+                .map_err(|message| invalid("sms.tencent.endpoint", message))?;
+        }
+        Ok(())
+    }
+}
+
+/// Aliyun SMS (`[sms.aliyun]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AliyunSettings {
+    pub access_key_id: String,
+    pub access_key_secret: Secret,
+    pub sign_name: String,
+    pub template_code: String,
+    pub endpoint: String,
+    /// `v3` (`ACS3-HMAC-SHA256`) or `v2` (HMAC-SHA1).
+    pub signature: String,
+}
+
+impl Default for AliyunSettings {
+    fn default() -> Self {
+        AliyunSettings {
+            access_key_id: String::new(),
+            access_key_secret: Secret::default(),
+            sign_name: String::new(),
+            template_code: String::new(),
+            endpoint: "https://dysmsapi.aliyuncs.com".into(),
+            signature: "v3".into(),
+        }
+    }
+}
+
+/// Tencent Cloud SMS (`[sms.tencent]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TencentSettings {
+    pub secret_id: String,
+    pub secret_key: Secret,
+    pub sdk_app_id: String,
+    pub sign_name: String,
+    pub template_id: String,
+    pub region: String,
+    pub endpoint: String,
+}
+
+impl Default for TencentSettings {
+    fn default() -> Self {
+        TencentSettings {
+            secret_id: String::new(),
+            secret_key: Secret::default(),
+            sdk_app_id: String::new(),
+            sign_name: String::new(),
+            template_id: String::new(),
+            region: "ap-guangzhou".into(),
+            endpoint: "https://sms.tencentcloudapi.com".into(),
+        }
+    }
+}
+
+/// The environment variables the providers' own SDKs read credentials from, and the settings
+/// they stand in for when neither the file nor a `ROSETTA__…` variable gives them.
+const PROVIDER_ENVIRONMENT: [(&str, &str); 4] = [
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", "sms.aliyun.access_key_id"),
+    (
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "sms.aliyun.access_key_secret",
+    ),
+    ("TENCENTCLOUD_SECRET_ID", "sms.tencent.secret_id"),
+    ("TENCENTCLOUD_SECRET_KEY", "sms.tencent.secret_key"),
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -381,6 +582,13 @@ impl Settings {
             None => Some(Path::new("rosetta.toml")).filter(|default| default.exists()),
         };
         let mut builder = Config::builder();
+        for (variable, key) in PROVIDER_ENVIRONMENT {
+            if let Ok(value) = std::env::var(variable)
+                && !value.is_empty()
+            {
+                builder = builder.set_default(key, value)?;
+            }
+        }
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml));
         }
@@ -457,7 +665,7 @@ fn environment() -> Environment {
 }
 
 impl RawSettings {
-    fn validate(self) -> Result<Settings, SettingsError> {
+    fn validate(mut self) -> Result<Settings, SettingsError> {
         let mut warnings = Vec::new();
         crate::storage::DatabaseUrl::parse(&self.database.url).map_err(|_| {
             invalid(
@@ -483,21 +691,7 @@ impl RawSettings {
                 warnings.push("ops.admin_token is shorter than 16 characters".to_owned());
             }
         }
-        match (self.sms.provider, &self.sms.webhook_url) {
-            (SmsProvider::Webhook, None) => {
-                return Err(invalid(
-                    "sms.webhook_url",
-                    "is required when sms.provider = \"webhook\"",
-                ));
-            }
-            (SmsProvider::Webhook, Some(url)) if !url.starts_with("http://") => {
-                return Err(invalid(
-                    "sms.webhook_url",
-                    "must be an http:// URL (put a TLS-terminating relay on the same host for https)",
-                ));
-            }
-            _ => {}
-        }
+        self.sms.validate()?;
         if self.sms.code_ttl_seconds == 0 {
             return Err(invalid("sms.code_ttl_seconds", "must be at least 1"));
         }

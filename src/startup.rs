@@ -21,13 +21,15 @@ use crate::dialects::{self, DialectContext, DialectSpec, FrameworkError};
 use crate::ops::metrics::Metrics;
 use crate::ops::observe::{ListenerMap, observe};
 use crate::ops::{self, OpsState};
+use crate::providers::aliyun_sms::{AliyunSignature, AliyunSms};
+use crate::providers::tencent_sms::TencentSms;
 use crate::replay::recorder::{Recorder, record};
 use crate::service::sms_sender::WebhookSender;
 use crate::service::{
-    Clock, CoreConfig, Database, LoginPolicy, PasswordHasher, Service, SmsPolicy, SmsSender,
-    SystemClock, TestHooks,
+    Clock, CoreConfig, Database, LoginPolicy, PasswordHasher, Service, SmsDelivery, SmsPolicy,
+    SmsSender, SystemClock, TestHooks,
 };
-use crate::settings::{HttpSettings, Settings, SmsProvider};
+use crate::settings::{HttpSettings, Settings, SmsProvider, SmsSettings};
 use crate::storage::{self, DatabaseUrl};
 
 /// How long a request may wait for a pooled connection before it fails.
@@ -64,12 +66,13 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
     let hasher =
         tokio::task::spawn_blocking(move || PasswordHasher::new(cost, cores, HASH_DEADLINE))
             .await??;
-    let sms = match settings.sms.provider {
-        SmsProvider::Log => SmsSender::Log,
-        SmsProvider::Webhook => SmsSender::Webhook(WebhookSender {
-            url: settings.sms.webhook_url.clone().unwrap_or_default(),
-            timeout: Duration::from_secs(10),
-        }),
+    let sms = SmsDelivery {
+        primary: sms_sender(&settings.sms, settings.sms.provider),
+        fallback: settings
+            .sms
+            .fallback
+            .map(|fallback| sms_sender(&settings.sms, fallback)),
+        ..SmsDelivery::only(SmsSender::Log)
     };
     let config = CoreConfig {
         sms: SmsPolicy {
@@ -100,6 +103,37 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
         hasher,
         sms,
     )?)
+}
+
+/// The sender of a provider the settings have checked.
+fn sms_sender(sms: &SmsSettings, provider: SmsProvider) -> SmsSender {
+    match provider {
+        SmsProvider::Log => SmsSender::Log,
+        SmsProvider::Webhook => SmsSender::Webhook(WebhookSender {
+            url: sms.webhook_url.clone().unwrap_or_default(),
+        }),
+        SmsProvider::Aliyun => SmsSender::Aliyun(AliyunSms {
+            access_key_id: sms.aliyun.access_key_id.trim().to_owned(),
+            access_key_secret: sms.aliyun.access_key_secret.expose().trim().to_owned(),
+            sign_name: sms.aliyun.sign_name.clone(),
+            template_code: sms.aliyun.template_code.trim().to_owned(),
+            endpoint: sms.aliyun.endpoint.clone(),
+            signature: if sms.aliyun.signature == "v2" {
+                AliyunSignature::V2
+            } else {
+                AliyunSignature::V3
+            },
+        }),
+        SmsProvider::Tencent => SmsSender::Tencent(TencentSms {
+            secret_id: sms.tencent.secret_id.trim().to_owned(),
+            secret_key: sms.tencent.secret_key.expose().trim().to_owned(),
+            sdk_app_id: sms.tencent.sdk_app_id.trim().to_owned(),
+            sign_name: sms.tencent.sign_name.clone(),
+            template_id: sms.tencent.template_id.trim().to_owned(),
+            region: sms.tencent.region.trim().to_owned(),
+            endpoint: sms.tencent.endpoint.clone(),
+        }),
+    }
 }
 
 /// How many threads run database work. One connection of the pool stays free for readiness

@@ -346,6 +346,9 @@ async fn the_console_shows_traffic_shadow_differences_the_outbox_and_a_user() {
 
     // The SMS outbox.
     browser.wait_for_text("#outbox", "13912345678").await;
+    // Its provider and outcome.
+    browser.wait_for_text("#outbox tbody", "log").await;
+    browser.wait_for_text("#outbox tbody", "sent").await;
 
     // A user by phone: sessions per dialect, then banned and unbanned.
     browser.type_into("#lookup-query", "13800000001").await;

@@ -1299,7 +1299,9 @@ async fn webhook_failures_are_reported_and_withdraw_the_code() {
             "/sms",
             web::post().to(|body: web::Json<serde_json::Value>| async move {
                 match body["phone"].as_str() {
-                    Some("13912345678") => HttpResponse::Ok().finish(),
+                    Some("13912345678") => {
+                        HttpResponse::Ok().json(serde_json::json!({"message_id": "relay-1"}))
+                    }
                     Some("13812345678") => HttpResponse::TooManyRequests().finish(),
                     Some("13712345678") => HttpResponse::UnprocessableEntity().finish(),
                     _ => HttpResponse::InternalServerError().finish(),
@@ -1338,8 +1340,30 @@ async fn webhook_failures_are_reported_and_withdraw_the_code() {
             .await,
         Err(CoreError::CodeNotRequested)
     );
-    // Nothing goes to the outbox: that is the log provider's.
-    assert!(service.sms_outbox(None).await.unwrap().is_empty());
+    // Every call is in the outbox with what came of it, the relay's receipt with the sent one.
+    let outbox = service.sms_outbox(None).await.unwrap();
+    let seen: Vec<(&str, &str, &str, Option<&str>)> = outbox
+        .iter()
+        .map(|m| {
+            (
+                m.phone.as_str(),
+                m.provider.as_str(),
+                m.outcome.as_str(),
+                m.message_id.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("13612345678", "webhook", "failed", None),
+            ("13612345678", "webhook", "failed", None),
+            ("13712345678", "webhook", "invalid_phone", None),
+            ("13812345678", "webhook", "rate_limited", None),
+            ("13912345678", "webhook", "sent", Some("relay-1")),
+        ]
+    );
+    assert_eq!(outbox[0].detail.as_deref(), Some("HTTP 500"));
     relay_handle.stop(false).await;
 
     // An unreachable relay is a failure too, never swallowed.

@@ -29,6 +29,7 @@ fn connect(db: &TestDb) -> (storage::Pool, storage::PooledConnection) {
             "20261203000000".to_owned(),
             "20261204000000".to_owned(),
             "20261205000000".to_owned(),
+            "20261206000000".to_owned(),
         ]
     );
     assert!(
@@ -363,27 +364,53 @@ fn throttle_counters_and_the_outbox() {
             0
         );
         assert_eq!(storage::sms::purge_counters(conn, 30, 100).unwrap(), 1);
-        for (sent_at, code) in [(1, "111111"), (3, "333333"), (2, "222222")] {
-            storage::sms::push_outbox(
-                conn,
-                &storage::models::NewOutboxRow {
-                    region: "86",
-                    phone: "13912345678",
-                    code,
-                    purpose: "register",
-                    dialect: "struts",
-                    message: "m",
-                    sent_at,
-                },
-            )
-            .unwrap();
-        }
+        let row = |sent_at, code| storage::models::NewOutboxRow {
+            region: "86",
+            phone: "13912345678",
+            code,
+            purpose: "register",
+            dialect: "struts",
+            message: "m",
+            sent_at,
+            provider: "log",
+            outcome: "sent",
+            message_id: None,
+            request_id: None,
+            detail: None,
+        };
+        storage::sms::push_outbox(conn, &[row(1, "111111"), row(3, "333333")]).unwrap();
+        let failed = storage::models::NewOutboxRow {
+            provider: "aliyun",
+            outcome: "failed",
+            request_id: Some("r-1"),
+            detail: Some("isv.AMOUNT_NOT_ENOUGH: 账户余额不足"),
+            ..row(2, "222222")
+        };
+        let sent = storage::models::NewOutboxRow {
+            provider: "tencent",
+            message_id: Some("5000:1"),
+            ..row(2, "222222")
+        };
+        storage::sms::push_outbox(conn, &[failed, sent]).unwrap();
         let newest_first: Vec<String> = storage::sms::outbox(conn, Some("13912345678"), 10)
             .unwrap()
             .into_iter()
-            .map(|r| r.code)
+            .map(|r| {
+                format!(
+                    "{} {} {} {:?} {:?}",
+                    r.code, r.provider, r.outcome, r.message_id, r.detail
+                )
+            })
             .collect();
-        assert_eq!(newest_first, ["333333", "222222", "111111"]);
+        assert_eq!(
+            newest_first,
+            [
+                "333333 log sent None None",
+                "222222 tencent sent Some(\"5000:1\") None",
+                "222222 aliyun failed None Some(\"isv.AMOUNT_NOT_ENOUGH: 账户余额不足\")",
+                "111111 log sent None None",
+            ]
+        );
         assert!(
             storage::sms::outbox(conn, Some("13800000000"), 10)
                 .unwrap()

@@ -168,6 +168,11 @@ async fn outbox(state: web::Data<OpsState>, query: web::Query<OutboxQuery>) -> H
                     "purpose": m.purpose,
                     "dialect": m.dialect,
                     "sent_at": m.sent_at,
+                    "provider": m.provider,
+                    "outcome": m.outcome,
+                    "message_id": m.message_id,
+                    "request_id": m.request_id,
+                    "detail": m.detail,
                 })
             })
             .collect();

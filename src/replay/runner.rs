@@ -43,7 +43,7 @@ impl SmsSource {
             SmsSource::Core(service) => service
                 .sms_outbox(Some(number))
                 .await
-                .map(|messages| messages.into_iter().next().map(|m| m.code))
+                .map(|messages| messages.into_iter().find(|m| m.was_sent()).map(|m| m.code))
                 .map_err(|e| e.to_string()),
             SmsSource::Admin { url, token } => {
                 let address = format!(
@@ -65,7 +65,15 @@ impl SmsSource {
                     .json()
                     .await
                     .map_err(|e| format!("admin API: {e}"))?;
-                Ok(body["messages"][0]["code"].as_str().map(str::to_owned))
+                // The newest code that went out (gateways before outcomes were kept list only
+                // those).
+                let sent = body["messages"].as_array().and_then(|messages| {
+                    messages.iter().find(|m| {
+                        m.get("outcome")
+                            .is_none_or(|outcome| outcome.as_str() == Some("sent"))
+                    })
+                });
+                Ok(sent.and_then(|m| m["code"].as_str()).map(str::to_owned))
             }
             SmsSource::Unavailable => {
                 Err("no SMS source: give --admin-url and --admin-token".to_owned())

@@ -29,7 +29,7 @@ use workers::{ThreadState, Workers};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use hashing::PasswordHasher;
-pub use sms_sender::SmsSender;
+pub use sms_sender::{SmsDelivery, SmsSender};
 
 /// Limits of the SMS code flow.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: CoreConfig,
     hasher: PasswordHasher,
-    sms: SmsSender,
+    sms: SmsDelivery,
 }
 
 /// The database as the core uses it.
@@ -107,7 +107,7 @@ impl Service {
         clock: Arc<dyn Clock>,
         config: CoreConfig,
         hasher: PasswordHasher,
-        sms: SmsSender,
+        sms: SmsDelivery,
     ) -> std::io::Result<Service> {
         let Database {
             pool,

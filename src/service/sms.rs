@@ -1,9 +1,9 @@
 //! SMS verification codes per `(phone, purpose)`, their throttles, and verification tickets.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::guesses::Guesser;
-use super::sms_sender::{SmsMessage, SmsOutcome, SmsSender, message_text};
+use super::sms_sender::{Attempt, SmsMessage, SmsOutcome, SmsSender, call_provider, message_text};
 use super::{Service, SmsPolicy, logged_internal, random_digits};
 use crate::domain::phone::Phone;
 use crate::domain::{CoreError, Guessed};
@@ -89,7 +89,8 @@ impl VerifiedPhone {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UniversalCode<'a>(pub &'a str);
 
-/// A message in the `log` sender's outbox.
+/// One delivery attempt in the outbox: the `log` sender's messages, and every call to a real
+/// provider with what came of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub region: String,
@@ -98,6 +99,21 @@ pub struct OutboxMessage {
     pub purpose: String,
     pub dialect: String,
     pub sent_at: i64,
+    /// `log`, `webhook`, `aliyun` or `tencent`.
+    pub provider: String,
+    /// `sent`, `rate_limited`, `invalid_phone` or `failed`.
+    pub outcome: String,
+    /// The provider's receipt (Aliyun `BizId`, Tencent `SerialNo`, a relay's `message_id`).
+    pub message_id: Option<String>,
+    pub request_id: Option<String>,
+    /// The provider's own code and message, or why it did not answer.
+    pub detail: Option<String>,
+}
+
+impl OutboxMessage {
+    pub fn was_sent(&self) -> bool {
+        self.outcome == "sent"
+    }
 }
 
 /// A ticket that proves a phone was verified for a purpose, for flows that verify first and
@@ -244,42 +260,100 @@ impl Service {
         Err(refusal)
     }
 
+    /// Delivers through the primary sender, then the fallback when the primary failed (a
+    /// refusal of the number is an answer, not a failure), all within the delivery's deadline;
+    /// every call goes to the outbox with its outcome.
     async fn deliver(&self, message: &SmsMessage) -> SmsOutcome {
-        match &self.inner.sms {
-            SmsSender::Log => {
-                let testing = self.config().testing.enabled;
-                let masked =
-                    Phone::from_stored(message.region.clone(), message.phone.clone()).masked();
-                if testing {
-                    tracing::info!(phone = %masked, purpose = %message.purpose, code = %message.code, "SMS (log provider)");
-                } else {
-                    tracing::info!(phone = %masked, purpose = %message.purpose, "SMS (log provider) written to the outbox");
-                }
-                let owned = message.clone();
-                let stored = self
-                    .write(move |conn| {
-                        storage::sms::push_outbox(
-                            conn,
-                            &NewOutboxRow {
-                                region: &owned.region,
-                                phone: &owned.phone,
-                                code: &owned.code,
-                                purpose: &owned.purpose,
-                                dialect: &owned.dialect,
-                                message: &owned.message,
-                                sent_at: owned.sent_at,
-                            },
-                        )
-                        .map_err(CoreError::from)
-                    })
-                    .await;
-                match stored {
-                    Ok(()) => SmsOutcome::Sent,
-                    Err(err) => SmsOutcome::Failed(err.to_string()),
-                }
+        let delivery = &self.inner.sms;
+        let until = Instant::now() + delivery.deadline;
+        let mut attempts = Vec::new();
+        let mut outcome = SmsOutcome::Failed("no SMS sender".to_owned());
+        for sender in std::iter::once(&delivery.primary).chain(&delivery.fallback) {
+            if !matches!(outcome, SmsOutcome::Failed(_)) {
+                break;
             }
-            SmsSender::Webhook(webhook) => webhook.send(message).await,
+            if matches!(sender, SmsSender::Log) {
+                outcome = self.log_and_keep(message).await;
+                continue;
+            }
+            let clock = self.inner.clock.clone();
+            let calls = call_provider(
+                sender,
+                message,
+                move || clock.now_ms(),
+                delivery.attempt_timeout,
+                until,
+            )
+            .await;
+            if let Some(last) = calls.last() {
+                outcome = last.outcome.clone();
+            }
+            attempts.extend(calls);
         }
+        if !attempts.is_empty() {
+            self.keep_attempts(message, attempts).await;
+        }
+        outcome
+    }
+
+    /// The `log` sender: the message goes to the log (its code only in test mode) and to the
+    /// outbox, which is its delivery.
+    async fn log_and_keep(&self, message: &SmsMessage) -> SmsOutcome {
+        let testing = self.config().testing.enabled;
+        let masked = Phone::from_stored(message.region.clone(), message.phone.clone()).masked();
+        if testing {
+            tracing::info!(phone = %masked, purpose = %message.purpose, code = %message.code, "SMS (log provider)");
+        } else {
+            tracing::info!(phone = %masked, purpose = %message.purpose, "SMS (log provider) written to the outbox");
+        }
+        let sent = Attempt {
+            provider: "log",
+            outcome: SmsOutcome::Sent,
+            message_id: None,
+            request_id: None,
+            detail: None,
+        };
+        match self.push_outbox(message, vec![sent]).await {
+            Ok(()) => SmsOutcome::Sent,
+            Err(err) => SmsOutcome::Failed(err.to_string()),
+        }
+    }
+
+    /// Keeps a provider's calls in the outbox. The message has already gone (or not) by then:
+    /// a database that cannot take the record costs the record, not the answer.
+    async fn keep_attempts(&self, message: &SmsMessage, attempts: Vec<Attempt>) {
+        if let Err(err) = self.push_outbox(message, attempts).await {
+            tracing::error!(%err, "the SMS outbox could not record a delivery");
+        }
+    }
+
+    async fn push_outbox(
+        &self,
+        message: &SmsMessage,
+        attempts: Vec<Attempt>,
+    ) -> Result<(), CoreError> {
+        let owned = message.clone();
+        self.write(move |conn| {
+            let rows: Vec<NewOutboxRow<'_>> = attempts
+                .iter()
+                .map(|attempt| NewOutboxRow {
+                    region: &owned.region,
+                    phone: &owned.phone,
+                    code: &owned.code,
+                    purpose: &owned.purpose,
+                    dialect: &owned.dialect,
+                    message: &owned.message,
+                    sent_at: owned.sent_at,
+                    provider: attempt.provider,
+                    outcome: attempt.outcome.name(),
+                    message_id: attempt.message_id.as_deref(),
+                    request_id: attempt.request_id.as_deref(),
+                    detail: attempt.detail.as_deref(),
+                })
+                .collect();
+            storage::sms::push_outbox(conn, &rows).map_err(CoreError::from)
+        })
+        .await
     }
 
     /// Checks a code and consumes it, proving the phone. Refusals, in order: no code was sent
@@ -436,6 +510,11 @@ impl Service {
                 purpose: r.purpose,
                 dialect: r.dialect,
                 sent_at: r.sent_at,
+                provider: r.provider,
+                outcome: r.outcome,
+                message_id: r.message_id,
+                request_id: r.request_id,
+                detail: r.detail,
             })
             .collect())
     }

@@ -401,6 +401,11 @@ copied_tables! {
         dialect: String,
         message: String,
         sent_at: i64,
+        provider: String,
+        outcome: String,
+        message_id: Option<String>,
+        request_id: Option<String>,
+        detail: Option<String>,
     }
 }
 

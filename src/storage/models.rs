@@ -145,6 +145,11 @@ pub struct OutboxRow {
     pub dialect: String,
     pub message: String,
     pub sent_at: i64,
+    pub provider: String,
+    pub outcome: String,
+    pub message_id: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -157,6 +162,11 @@ pub struct NewOutboxRow<'a> {
     pub dialect: &'a str,
     pub message: &'a str,
     pub sent_at: i64,
+    pub provider: &'a str,
+    pub outcome: &'a str,
+    pub message_id: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub detail: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -127,6 +127,11 @@ diesel::table! {
         dialect -> Text,
         message -> Text,
         sent_at -> BigInt,
+        provider -> Text,
+        outcome -> Text,
+        message_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
     }
 }
 

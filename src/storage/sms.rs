@@ -1,4 +1,4 @@
-//! SMS codes, verification tickets, throttle counters and the outbox of the `log` sender.
+//! SMS codes, verification tickets, throttle counters and the outbox (every delivery attempt).
 
 use diesel::prelude::*;
 
@@ -203,11 +203,14 @@ pub fn purge_counters(conn: &mut DbConnection, cutoff: i64, limit: u32) -> Query
     )
 }
 
-pub fn push_outbox(conn: &mut DbConnection, row: &NewOutboxRow<'_>) -> QueryResult<()> {
-    diesel::insert_into(sms_outbox::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+/// Adds a delivery's attempts (a few at most: a retry, a fallback).
+pub fn push_outbox(conn: &mut DbConnection, rows: &[NewOutboxRow<'_>]) -> QueryResult<()> {
+    for row in rows {
+        diesel::insert_into(sms_outbox::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The outbox, newest first, optionally for one national number.

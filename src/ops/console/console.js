@@ -218,6 +218,9 @@ async function loadOutbox() {
     cell(row, m.code);
     cell(row, m.purpose);
     cell(row, m.dialect);
+    cell(row, m.provider);
+    cell(row, m.outcome.replace("_", " "));
+    cell(row, [m.message_id, m.detail].filter(Boolean).join(" · "));
   });
 }
 
