@@ -2,6 +2,8 @@
 //! `migrate`, and `serve` stopping gracefully on SIGTERM with an in-flight request answered.
 
 mod support;
+#[path = "support/tls_relay.rs"]
+mod tls_relay;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -649,4 +651,78 @@ fn recordings_are_on_disk_when_serve_stops() {
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
+}
+
+#[test]
+fn codes_go_to_an_https_webhook_that_the_trusted_roots_vouch_for() {
+    let relay = tls_relay::TlsRelay::start(200, r#"{"message_id":"tls-1"}"#);
+    let token = "an-admin-token-for-the-https-test";
+    let serve = |trusting_the_test_authority: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let (dialect, ops, rest) = (free_port(), free_port(), free_port());
+        let url = format!("https://localhost:{}/sms", relay.port);
+        let ca = tls_relay::fixture("ca.pem").display().to_string();
+        let rest_listen = format!("127.0.0.1:{rest}");
+        let mut env = vec![
+            ("ROSETTA__DIALECTS__REST__LISTEN", rest_listen.as_str()),
+            ("ROSETTA__SMS__PROVIDER", "webhook"),
+            ("ROSETTA__SMS__WEBHOOK_URL", url.as_str()),
+            ("ROSETTA__OPS__ADMIN_TOKEN", token),
+        ];
+        if trusting_the_test_authority {
+            env.push(("SSL_CERT_FILE", ca.as_str()));
+        } else {
+            // The system's own roots, which never vouch for the test authority.
+            env.push(("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"));
+        }
+        let child = start_with(dir.path(), dialect, ops, 10, &env);
+        (dir, child, ops, rest)
+    };
+    let ask = |rest: u16| {
+        post(
+            rest,
+            "/actions/sms",
+            r#"{"tel":{"dialCode":86,"number":13912345678},"action":"signup"}"#,
+        )
+        .unwrap()
+    };
+
+    let (_dir, mut child, ops, rest) = serve(true);
+    let answer = ask(rest);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let relayed = relay.received();
+    assert_eq!(relayed.len(), 1);
+    assert!(
+        relayed[0].head.starts_with("POST /sms HTTP/1.1"),
+        "{}",
+        relayed[0].head
+    );
+    let message: serde_json::Value = serde_json::from_slice(&relayed[0].body).unwrap();
+    assert_eq!(message["phone"], "13912345678");
+    assert_eq!(message["dialect"], "rest");
+    let outbox = http(
+        ops,
+        &format!(
+            "GET /admin/sms/outbox?phone=13912345678 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ),
+    )
+    .unwrap();
+    let body = outbox.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let listed: serde_json::Value = serde_json::from_str(body).unwrap();
+    let kept = &listed["messages"][0];
+    assert_eq!(kept["provider"], "webhook");
+    assert_eq!(kept["outcome"], "sent");
+    assert_eq!(kept["message_id"], "tls-1");
+    assert_eq!(kept["code"], message["code"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A gateway whose roots do not vouch for the relay's certificate sends nothing.
+    let (_dir, mut child, _ops, rest) = serve(false);
+    let answer = ask(rest);
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    assert!(answer.contains("验证码发送失败。"), "{answer}");
+    assert_eq!(relay.received().len(), 1, "nothing reached the relay");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

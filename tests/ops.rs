@@ -226,7 +226,29 @@ async fn the_outbox_lists_codes_newest_first() {
         .collect();
     assert_eq!(
         keys,
-        ["region", "phone", "code", "purpose", "dialect", "sent_at"]
+        [
+            "region",
+            "phone",
+            "code",
+            "purpose",
+            "dialect",
+            "sent_at",
+            "provider",
+            "outcome",
+            "message_id",
+            "request_id",
+            "detail"
+        ]
+    );
+    // The log provider's message: sent, without a receipt of its own.
+    assert_eq!(
+        (
+            message["provider"].clone(),
+            message["outcome"].clone(),
+            message["message_id"].clone(),
+            message["detail"].clone()
+        ),
+        (json!("log"), json!("sent"), Value::Null, Value::Null)
     );
     assert_eq!(
         (

@@ -460,7 +460,7 @@ mod tests {
             "shadow"
         );
         assert!(matches!(
-            switch(&cut, "error_code", Mode::Proxy, Some("https://x")),
+            switch(&cut, "error_code", Mode::Proxy, Some("ftp://x")),
             Err(SwitchError::BadUrl(_))
         ));
         assert_eq!(

@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::support::TestApp;
+use crate::support::{Reply, TestApp};
 
 pub type Step<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
 /// A live session as its dialect carries it (a cookie, a token, `uid` + `sec` …).
@@ -18,6 +18,8 @@ pub type Session = Vec<(&'static str, String)>;
 /// A login's session, or `None` for a dialect whose sessions nothing checks (`rest`).
 pub type Opened<'a> = Pin<Box<dyn Future<Output = Result<Option<Session>, String>> + 'a>>;
 pub type Alive<'a> = Pin<Box<dyn Future<Output = bool> + 'a>>;
+/// A dialect's raw answer.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Reply> + 'a>>;
 
 /// What the cross-dialect tests need from a dialect, spoken in its own wire format with the
 /// password the way its clients send it (md5 hex from `struts` and `code_sec`, plain from the
@@ -34,6 +36,9 @@ pub struct DialectClient {
     pub change_password: for<'a> fn(&'a TestApp, &'a str, &'a str, &'a str) -> Opened<'a>,
     /// Whether that session survives the change, as the dialect's document says.
     pub keeps_own_session: bool,
+    /// Asks for a sign-up code for the phone; the dialect's raw answer. `None` for a dialect
+    /// without SMS.
+    pub request_code: Option<for<'a> fn(&'a TestApp, &'a str) -> Answer<'a>>,
 }
 
 /// The app-side hash of `struts` and `code_sec` clients.
@@ -71,7 +76,8 @@ pub async fn sent_code(app: &TestApp, phone: &str) -> Result<String, String> {
         .sms_outbox(Some(phone.to_owned()))
         .await
         .map_err(|e| e.to_string())?
-        .first()
+        .iter()
+        .find(|m| m.was_sent())
         .map(|m| m.code.clone())
         .ok_or_else(|| "no code was sent".to_owned())
 }
@@ -94,7 +100,7 @@ pub const DIALECTS: &[DialectClient] = &[
 pub mod rest {
     use serde_json::{Value, json};
 
-    use super::{Alive, DialectClient, Opened, Session, Step, TestApp};
+    use super::{Alive, Answer, DialectClient, Opened, Session, Step, TestApp};
 
     pub const CLIENT: DialectClient = DialectClient {
         id: "rest",
@@ -103,7 +109,23 @@ pub mod rest {
         alive,
         change_password,
         keeps_own_session: false,
+        request_code: Some(request_code),
     };
+
+    fn request_code<'a>(app: &'a TestApp, phone: &'a str) -> Answer<'a> {
+        Box::pin(async move {
+            let body = json!({"tel": tel(phone), "action": "signup"});
+            let json = ("Content-Type", "application/json");
+            app.send(
+                "rest",
+                "POST",
+                "/actions/sms",
+                &[json],
+                body.to_string().as_bytes(),
+            )
+            .await
+        })
+    }
 
     fn alive<'a>(_app: &'a TestApp, _session: &'a Session) -> Alive<'a> {
         // The document's sessions are checked nowhere: there is nothing to end.
@@ -133,12 +155,10 @@ pub mod rest {
 
     fn register<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
         Box::pin(async move {
-            call(
-                app,
-                "/actions/sms",
-                json!({"tel": tel(phone), "action": "signup"}),
-            )
-            .await?;
+            let asked = request_code(app, phone).await;
+            if asked.status != 200 {
+                return Err(format!("{} {}", asked.status, asked.text()));
+            }
             let code = super::sent_code(app, phone).await?;
             let body = json!({"tel": tel(phone), "password": password, "captcha": code});
             call(app, "/users", body).await.map(drop)
@@ -190,7 +210,7 @@ pub mod rest {
 pub mod struts {
     use serde_json::{Value, json};
 
-    use super::{Alive, DialectClient, Opened, Session, Step, TestApp, field, md5_hex};
+    use super::{Alive, Answer, DialectClient, Opened, Session, Step, TestApp, field, md5_hex};
 
     pub const CLIENT: DialectClient = DialectClient {
         id: "struts",
@@ -200,7 +220,24 @@ pub mod struts {
         change_password,
         // "重置密码成功后，后台会注销登陆信息，app需要重新登陆。"
         keeps_own_session: false,
+        request_code: Some(request_code),
     };
+
+    fn request_code<'a>(app: &'a TestApp, phone: &'a str) -> Answer<'a> {
+        Box::pin(async move {
+            let body =
+                serde_urlencoded::to_string([("userVO.userMobile", phone)]).unwrap_or_default();
+            let form = ("Content-Type", "application/x-www-form-urlencoded");
+            app.send(
+                "struts",
+                "POST",
+                "/user/user!sendRegisterCode",
+                &[form],
+                body.as_bytes(),
+            )
+            .await
+        })
+    }
 
     fn alive<'a>(app: &'a TestApp, session: &'a Session) -> Alive<'a> {
         Box::pin(async move {
@@ -244,8 +281,10 @@ pub mod struts {
     fn register<'a>(app: &'a TestApp, phone: &'a str, password: &'a str) -> Step<'a> {
         Box::pin(async move {
             app.clock.advance_ms(61_000);
-            let mobile = [("userVO.userMobile", phone)];
-            call(app, "/user/user!sendRegisterCode", &mobile, None).await?;
+            let asked = request_code(app, phone).await.json();
+            if asked["success"] != json!(true) {
+                return Err(asked.to_string());
+            }
             let code = super::sent_code(app, phone).await?;
             let md5 = md5_hex(password);
             let form = [
@@ -303,7 +342,7 @@ pub mod struts {
 pub mod code_sec {
     use serde_json::{Value, json};
 
-    use super::{Alive, DialectClient, Opened, Session, Step, TestApp, field, md5_hex};
+    use super::{Alive, Answer, DialectClient, Opened, Session, Step, TestApp, field, md5_hex};
 
     pub const CLIENT: DialectClient = DialectClient {
         id: "code_sec",
@@ -313,7 +352,23 @@ pub mod code_sec {
         change_password,
         // "APP端修改密码后需要重新登录".
         keeps_own_session: false,
+        request_code: Some(request_code),
     };
+
+    /// `/user/sms` with its checksum.
+    fn request_code<'a>(app: &'a TestApp, phone: &'a str) -> Answer<'a> {
+        Box::pin(async move {
+            let utime = app.service().now_ms() / 1000;
+            let national: i64 = phone.parse().unwrap_or_default();
+            let sec = (national - utime).rem_euclid(49_477).to_string();
+            let utime = utime.to_string();
+            let pairs = [("phone", phone), ("utime", &utime), ("sec", &sec)];
+            let body = serde_urlencoded::to_string(pairs).unwrap_or_default();
+            let form = ("Content-Type", "application/x-www-form-urlencoded");
+            app.send("code_sec", "POST", "/user/sms", &[form], body.as_bytes())
+                .await
+        })
+    }
 
     fn alive<'a>(app: &'a TestApp, session: &'a Session) -> Alive<'a> {
         Box::pin(async move {
@@ -360,16 +415,10 @@ pub mod code_sec {
     /// A code sent to the phone through `/user/sms` (checksum included).
     async fn code(app: &TestApp, phone: &str) -> Result<String, String> {
         app.clock.advance_ms(61_000);
-        let utime = app.service().now_ms() / 1000;
-        let national: i64 = phone.parse().map_err(|_| "phone")?;
-        let sec = (national - utime).rem_euclid(49_477).to_string();
-        let utime = utime.to_string();
-        call(
-            app,
-            "/user/sms",
-            &[("phone", phone), ("utime", &utime), ("sec", &sec)],
-        )
-        .await?;
+        let asked = request_code(app, phone).await.json();
+        if asked["code"] != json!("200") {
+            return Err(asked.to_string());
+        }
         super::sent_code(app, phone).await
     }
 
@@ -417,7 +466,7 @@ pub mod code_sec {
 pub mod code_result {
     use serde_json::{Value, json};
 
-    use super::{Alive, DialectClient, Opened, Session, Step, TestApp, field};
+    use super::{Alive, Answer, DialectClient, Opened, Session, Step, TestApp, field};
 
     pub const CLIENT: DialectClient = DialectClient {
         id: "code_result",
@@ -427,7 +476,23 @@ pub mod code_result {
         change_password,
         // The original kept the cookie, and its clients carry on with it.
         keeps_own_session: true,
+        request_code: Some(request_code),
     };
+
+    fn request_code<'a>(app: &'a TestApp, phone: &'a str) -> Answer<'a> {
+        Box::pin(async move {
+            let body = json!({"region": "86", "phone": phone}).to_string();
+            let json = ("Content-Type", "application/json");
+            app.send(
+                "code_result",
+                "POST",
+                "/user/send_code",
+                &[json],
+                body.as_bytes(),
+            )
+            .await
+        })
+    }
 
     fn alive<'a>(app: &'a TestApp, session: &'a Session) -> Alive<'a> {
         Box::pin(async move {
@@ -548,6 +613,7 @@ pub mod error_code {
         change_password,
         // The original kept the token that changed the password.
         keeps_own_session: true,
+        request_code: None,
     };
 
     fn alive<'a>(app: &'a TestApp, session: &'a Session) -> Alive<'a> {
