@@ -650,6 +650,22 @@ async fn every_dialect_answers_each_class_in_its_own_words() {
                 );
             }
         }
+        // Per dialect: one sent, one rate limited, one invalid number, one account error.
+        let metrics = app.send("ops", "GET", "/metrics", &[], b"").await.text();
+        let provider = adapter.provider();
+        for (outcome, calls) in [
+            ("sent", 4),
+            ("rate_limited", 4),
+            ("invalid_phone", 4),
+            ("failed", 4),
+        ] {
+            let line = format!(
+                "rosetta_sms_calls_total{{provider=\"{provider}\",outcome=\"{outcome}\"}} {calls}\n"
+            );
+            assert!(metrics.contains(&line), "{adapter:?}: {line} in\n{metrics}");
+        }
+        let alerts = format!("rosetta_sms_alerts_total{{provider=\"{provider}\"}} 4\n");
+        assert!(metrics.contains(&alerts), "{adapter:?}: {alerts}");
         drop(app);
         double.stop().await;
     }

@@ -332,9 +332,34 @@ pub fn escape(value: &str) -> String {
 pub async fn render(state: web::Data<OpsState>) -> HttpResponse {
     let mut text = state.metrics.render();
     state.cutover.shadow.render(&mut text);
+    render_sms(state.service.sms_stats(), &mut text);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)
+}
+
+/// The SMS providers' calls and alerts.
+fn render_sms(stats: &crate::service::sms_sender::SmsStats, out: &mut String) {
+    out.push_str(
+        "# HELP rosetta_sms_calls_total Calls to SMS providers (each delivery attempt), by provider \
+         and outcome (sent, rate_limited, invalid_phone, failed).\n",
+    );
+    out.push_str("# TYPE rosetta_sms_calls_total counter\n");
+    for ((provider, outcome), calls) in stats.calls() {
+        out.push_str(&format!(
+            "rosetta_sms_calls_total{{provider=\"{provider}\",outcome=\"{outcome}\"}} {calls}\n"
+        ));
+    }
+    out.push_str(
+        "# HELP rosetta_sms_alerts_total Provider answers that need an operator (credentials, \
+         account, balance, template, signature, clock), by provider.\n",
+    );
+    out.push_str("# TYPE rosetta_sms_alerts_total counter\n");
+    for (provider, alerts) in stats.alerts() {
+        out.push_str(&format!(
+            "rosetta_sms_alerts_total{{provider=\"{provider}\"}} {alerts}\n"
+        ));
+    }
 }
 
 #[cfg(test)]

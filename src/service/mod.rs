@@ -84,6 +84,7 @@ struct Inner {
     config: CoreConfig,
     hasher: PasswordHasher,
     sms: SmsDelivery,
+    sms_stats: sms_sender::SmsStats,
 }
 
 /// The database as the core uses it.
@@ -121,6 +122,11 @@ impl Service {
             failures: failures.clone(),
             held: None,
         })?;
+        let providers: Vec<&'static str> = std::iter::once(&sms.primary)
+            .chain(&sms.fallback)
+            .map(SmsSender::name)
+            .collect();
+        let sms_stats = sms_sender::SmsStats::for_providers(&providers);
         let writer = match url.backend() {
             Backend::Sqlite => Some(GroupCommit::start(url)?),
             Backend::Postgres => None,
@@ -134,6 +140,7 @@ impl Service {
                 config,
                 hasher,
                 sms,
+                sms_stats,
             }),
         })
     }

@@ -3,7 +3,9 @@
 use std::time::{Duration, Instant};
 
 use super::guesses::Guesser;
-use super::sms_sender::{Attempt, SmsMessage, SmsOutcome, SmsSender, call_provider, message_text};
+use super::sms_sender::{
+    Attempt, SmsMessage, SmsOutcome, SmsSender, SmsStats, call_provider, message_text,
+};
 use super::{Service, SmsPolicy, logged_internal, random_digits};
 use crate::domain::phone::Phone;
 use crate::domain::{CoreError, Guessed};
@@ -288,6 +290,9 @@ impl Service {
             if let Some(last) = calls.last() {
                 outcome = last.outcome.clone();
             }
+            for call in &calls {
+                self.inner.sms_stats.count(call);
+            }
             attempts.extend(calls);
         }
         if !attempts.is_empty() {
@@ -306,17 +311,21 @@ impl Service {
         } else {
             tracing::info!(phone = %masked, purpose = %message.purpose, "SMS (log provider) written to the outbox");
         }
-        let sent = Attempt {
+        let mut kept = Attempt {
             provider: "log",
             outcome: SmsOutcome::Sent,
             message_id: None,
             request_id: None,
             detail: None,
+            alert: false,
         };
-        match self.push_outbox(message, vec![sent]).await {
+        let outcome = match self.push_outbox(message, vec![kept.clone()]).await {
             Ok(()) => SmsOutcome::Sent,
             Err(err) => SmsOutcome::Failed(err.to_string()),
-        }
+        };
+        kept.outcome = outcome.clone();
+        self.inner.sms_stats.count(&kept);
+        outcome
     }
 
     /// Keeps a provider's calls in the outbox. The message has already gone (or not) by then:
@@ -354,6 +363,11 @@ impl Service {
             storage::sms::push_outbox(conn, &rows).map_err(CoreError::from)
         })
         .await
+    }
+
+    /// This process's calls to the SMS providers, for its metrics.
+    pub fn sms_stats(&self) -> &SmsStats {
+        &self.inner.sms_stats
     }
 
     /// Checks a code and consumes it, proving the phone. Refusals, in order: no code was sent
