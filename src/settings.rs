@@ -107,10 +107,6 @@ impl SmsProvider {
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -193,10 +189,20 @@ impl SmsSettings {
                 .webhook_url
                 .as_deref()
                 .ok_or_else(|| invalid("sms.webhook_url", format!("is required when {why}")))?;
-            self.webhook_url = Some(
-                check_base_url(url, "https://relay.example.com/sms")
-                    .map_err(|message| invalid("sms.webhook_url", message))?,
-            );
+            // A relay's URL may carry a query (a key of its own), unlike a base URL.
+            let url = url.trim();
+            let authority = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .and_then(|rest| rest.split(['/', '?']).next())
+                .unwrap_or_default();
+            if authority.is_empty() || url.contains(char::is_whitespace) {
+                return Err(invalid(
+                    "sms.webhook_url",
+                    format!("`{url}` must be a URL like https://relay.example.com/sms"),
+                ));
+            }
+            self.webhook_url = Some(url.to_owned());
         }
         if self.uses(SmsProvider::Aliyun) {
             let why = role(SmsProvider::Aliyun);
@@ -581,14 +587,7 @@ impl Settings {
             Some(path) => Some(path),
             None => Some(Path::new("rosetta.toml")).filter(|default| default.exists()),
         };
-        let mut builder = Config::builder();
-        for (variable, key) in PROVIDER_ENVIRONMENT {
-            if let Ok(value) = std::env::var(variable)
-                && !value.is_empty()
-            {
-                builder = builder.set_default(key, value)?;
-            }
-        }
+        let mut builder = with_provider_environment(Config::builder())?;
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml));
         }
@@ -604,8 +603,14 @@ impl Settings {
     /// `ROSETTA__…` variable — and names it; an error only the sources together cause is
     /// returned as it is.
     fn name_the_origin(file: Option<&Path>, error: SettingsError) -> SettingsError {
+        // The providers' own variables are defaults beneath every source, so each source is
+        // judged with them.
+        let Ok(base) = with_provider_environment(Config::builder()) else {
+            return error;
+        };
         if let Some(path) = file {
-            let alone = Config::builder()
+            let alone = base
+                .clone()
                 .add_source(File::from(path).format(FileFormat::Toml))
                 .build()
                 .map_err(SettingsError::from)
@@ -619,7 +624,8 @@ impl Settings {
         }
         for (name, value) in std::env::vars().filter(|(name, _)| name.starts_with("ROSETTA__")) {
             let only = std::collections::HashMap::from([(name.clone(), value)]);
-            let alone = Config::builder()
+            let alone = base
+                .clone()
                 .add_source(environment().source(Some(only)))
                 .build()
                 .map_err(SettingsError::from)
@@ -656,6 +662,20 @@ impl Settings {
     pub fn code_ttl(&self) -> Duration {
         Duration::from_secs(self.sms.code_ttl_seconds)
     }
+}
+
+/// The providers' credentials from the variables their own tools read, as defaults.
+fn with_provider_environment(
+    mut builder: config::builder::ConfigBuilder<config::builder::DefaultState>,
+) -> Result<config::builder::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
+    for (variable, key) in PROVIDER_ENVIRONMENT {
+        if let Ok(value) = std::env::var(variable)
+            && !value.is_empty()
+        {
+            builder = builder.set_default(key, value)?;
+        }
+    }
+    Ok(builder)
 }
 
 fn environment() -> Environment {
@@ -1091,6 +1111,114 @@ mod tests {
             refusal("[dialects.error_code]\ncolour = 'red'\n")
                 .contains("dialects.error_code.colour")
         );
+    }
+
+    #[test]
+    fn sms_providers_need_their_keys_and_name_the_missing_one() {
+        let aliyun = "[sms.aliyun]\naccess_key_id = 'LTAI'\naccess_key_secret = 's'\n\
+                      sign_name = '罗塞塔'\ntemplate_code = 'SMS_1'\n";
+        let tencent = "[sms.tencent]\nsecret_id = 'AKID'\nsecret_key = 'k'\nsdk_app_id = '1400000000'\n\
+                       sign_name = '罗塞塔'\ntemplate_id = '1234567'\n";
+        let s = Settings::from_toml(&format!(
+            "[sms]\nprovider = 'aliyun'\nfallback = 'tencent'\n{aliyun}{tencent}"
+        ))
+        .unwrap();
+        assert_eq!(s.sms.provider, SmsProvider::Aliyun);
+        assert_eq!(s.sms.fallback, Some(SmsProvider::Tencent));
+        assert_eq!(s.sms.aliyun.endpoint, "https://dysmsapi.aliyuncs.com");
+        assert_eq!(s.sms.aliyun.signature, "v3");
+        assert_eq!(s.sms.tencent.region, "ap-guangzhou");
+        assert_eq!(s.sms.tencent.endpoint, "https://sms.tencentcloudapi.com");
+        // Secrets never show in a printout of the settings.
+        let printed = format!("{:?}", s.sms);
+        assert!(printed.contains("<secret>") && !printed.contains("secret_key: Secret(\"k\")"));
+        assert!(!printed.contains("\"s\""), "{printed}");
+
+        let without = |key: &str| {
+            aliyun
+                .lines()
+                .filter(|line| !line.starts_with(key))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        for key in [
+            "access_key_id",
+            "access_key_secret",
+            "sign_name",
+            "template_code",
+        ] {
+            let text = format!("[sms]\nprovider = 'aliyun'\n{}\n", without(key));
+            let refused = refusal(&text);
+            assert!(refused.contains(&format!("sms.aliyun.{key}")), "{refused}");
+            assert!(refused.contains("sms.provider = \"aliyun\""), "{refused}");
+        }
+        let as_fallback = refusal(
+            "[sms]\nprovider = 'webhook'\nwebhook_url = 'http://r/sms'\nfallback = 'tencent'\n",
+        );
+        assert!(
+            as_fallback.contains("sms.tencent.secret_id"),
+            "{as_fallback}"
+        );
+        assert!(
+            as_fallback.contains("sms.fallback = \"tencent\""),
+            "{as_fallback}"
+        );
+        assert!(
+            refusal(&format!(
+                "[sms]\nprovider = 'aliyun'\n{aliyun}signature = 'v1'\n"
+            ))
+            .contains("sms.aliyun.signature")
+        );
+        assert!(
+            refusal(&format!(
+                "[sms]\nprovider = 'aliyun'\n{aliyun}endpoint = 'dysmsapi.aliyuncs.com'\n"
+            ))
+            .contains("sms.aliyun.endpoint")
+        );
+        assert!(
+            refusal(&format!(
+                "[sms]\nprovider = 'tencent'\n{tencent}endpoint = 'ftp://x'\n"
+            ))
+            .contains("sms.tencent.endpoint")
+        );
+        assert!(
+            refusal(&format!(
+                "[sms]\nprovider = 'aliyun'\nfallback = 'aliyun'\n{aliyun}"
+            ))
+            .contains("sms.fallback")
+        );
+        assert!(
+            refusal(
+                "[sms]\nprovider = 'webhook'\nwebhook_url = 'http://r/sms'\nfallback = 'log'\n"
+            )
+            .contains("reaches no phone")
+        );
+        // Keys of the section that is not in use are not required.
+        assert!(
+            Settings::from_toml("[sms]\nprovider = 'log'\n[sms.aliyun]\nsign_name = 'x'\n").is_ok()
+        );
+        assert!(refusal("[sms.aliyun]\naccess_key = 'x'\n").contains("access_key"));
+    }
+
+    #[test]
+    fn webhooks_speak_http_and_https_and_may_carry_a_query() {
+        for url in [
+            "http://127.0.0.1:9000/sms",
+            "https://relay.example.com/sms",
+            "https://relay.example.com/sms?key=abc",
+        ] {
+            let s = Settings::from_toml(&format!(
+                "[sms]\nprovider = 'webhook'\nwebhook_url = '{url}'\n"
+            ))
+            .unwrap();
+            assert_eq!(s.sms.webhook_url.as_deref(), Some(url));
+        }
+        for url in ["relay.example.com/sms", "https:///sms", "ftp://relay/sms"] {
+            let refused = refusal(&format!(
+                "[sms]\nprovider = 'webhook'\nwebhook_url = '{url}'\n"
+            ));
+            assert!(refused.contains("sms.webhook_url"), "{url}: {refused}");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::ops::{self, OpsState};
 use crate::providers::aliyun_sms::{AliyunSignature, AliyunSms};
 use crate::providers::tencent_sms::TencentSms;
 use crate::replay::recorder::{Recorder, record};
-use crate::service::sms_sender::WebhookSender;
+use crate::service::sms_sender::{self, WebhookSender};
 use crate::service::{
     Clock, CoreConfig, Database, LoginPolicy, PasswordHasher, Service, SmsDelivery, SmsPolicy,
     SmsSender, SystemClock, TestHooks,
@@ -72,7 +72,8 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
             .sms
             .fallback
             .map(|fallback| sms_sender(&settings.sms, fallback)),
-        ..SmsDelivery::only(SmsSender::Log)
+        attempt_timeout: sms_sender::ATTEMPT_TIMEOUT,
+        deadline: sms_sender::DELIVERY_DEADLINE,
     };
     let config = CoreConfig {
         sms: SmsPolicy {

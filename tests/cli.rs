@@ -726,3 +726,74 @@ fn codes_go_to_an_https_webhook_that_the_trusted_roots_vouch_for() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn provider_secrets_come_from_the_providers_own_environment_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[database]\nurl = \"sqlite://m.db\"\n[sms]\nprovider = \"aliyun\"\nfallback = \"tencent\"\n\
+         [sms.aliyun]\nsign_name = \"罗塞塔\"\ntemplate_code = \"SMS_123456789\"\n\
+         [sms.tencent]\nsdk_app_id = \"1400000000\"\nsign_name = \"罗塞塔\"\ntemplate_id = \"1234567\"\n",
+    );
+    let migrate = |env: &[(&str, &str)]| {
+        Command::new(BIN)
+            .args(["migrate", "--config"])
+            .arg(&config)
+            .current_dir(dir.path())
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+            .env_remove("TENCENTCLOUD_SECRET_ID")
+            .env_remove("TENCENTCLOUD_SECRET_KEY")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let secrets = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAIfromTheEnvironment"),
+        (
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "aliyunSecretFromTheEnvironment",
+        ),
+        ("TENCENTCLOUD_SECRET_ID", "AKIDfromTheEnvironment"),
+        ("TENCENTCLOUD_SECRET_KEY", "tencentSecretFromTheEnvironment"),
+    ];
+    let output = migrate(&secrets);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Each missing one is named; none of the others is printed.
+    for (at, key) in [
+        (0, "sms.aliyun.access_key_id"),
+        (1, "sms.aliyun.access_key_secret"),
+        (2, "sms.tencent.secret_id"),
+        (3, "sms.tencent.secret_key"),
+    ] {
+        let mut some = secrets.to_vec();
+        some.remove(at);
+        let output = migrate(&some);
+        assert!(!output.status.success(), "{key}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(key), "{key}: {stderr}");
+        for (_, value) in &some {
+            assert!(!stderr.contains(value), "{stderr}");
+        }
+    }
+    // The file (or a ROSETTA__ variable) wins over the providers' variables.
+    let output = migrate(&[
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAIfromTheEnvironment"),
+        (
+            "ROSETTA__SMS__ALIYUN__ACCESS_KEY_SECRET",
+            "fromRosettasOwnVariable",
+        ),
+        ("TENCENTCLOUD_SECRET_ID", "AKIDfromTheEnvironment"),
+        ("TENCENTCLOUD_SECRET_KEY", "tencentSecretFromTheEnvironment"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

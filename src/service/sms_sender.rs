@@ -84,18 +84,6 @@ pub struct SmsDelivery {
     pub deadline: Duration,
 }
 
-impl SmsDelivery {
-    /// One sender, the default limits.
-    pub fn only(primary: SmsSender) -> SmsDelivery {
-        SmsDelivery {
-            primary,
-            fallback: None,
-            attempt_timeout: ATTEMPT_TIMEOUT,
-            deadline: DELIVERY_DEADLINE,
-        }
-    }
-}
-
 /// How long one provider call may take: the providers answer in well under a second.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a delivery may take in all: the primary's call, a retry of a call that never left,
