@@ -66,6 +66,7 @@ pub async fn build_service(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow
     let hasher =
         tokio::task::spawn_blocking(move || PasswordHasher::new(cost, cores, HASH_DEADLINE))
             .await??;
+    tokio::task::spawn_blocking(crate::providers::https::preload).await?;
     let sms = SmsDelivery {
         primary: sms_sender(&settings.sms, settings.sms.provider),
         fallback: settings

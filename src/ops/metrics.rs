@@ -339,7 +339,7 @@ pub async fn render(state: web::Data<OpsState>) -> HttpResponse {
 }
 
 /// The SMS providers' calls and alerts.
-fn render_sms(stats: &crate::service::sms_sender::SmsStats, out: &mut String) {
+fn render_sms(stats: &crate::service::sms_stats::SmsStats, out: &mut String) {
     out.push_str(
         "# HELP rosetta_sms_calls_total Calls to SMS providers (each delivery attempt), by provider \
          and outcome (sent, rate_limited, invalid_phone, failed).\n",

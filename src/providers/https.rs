@@ -30,6 +30,12 @@ fn tls_config() -> Arc<ClientConfig> {
         .clone()
 }
 
+/// Reads the trusted roots now (start-up, off the request path), so the first HTTPS call does not
+/// wait on the files and a machine without roots is reported before anyone asks for a code.
+pub fn preload() {
+    tls_config();
+}
+
 /// A TLS setup that trusts exactly `roots` (the process-wide one trusts the system's).
 pub fn tls_config_with(roots: rustls::RootCertStore) -> ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -14,6 +14,7 @@ pub mod profiles;
 pub mod sessions;
 pub mod sms;
 pub mod sms_sender;
+pub mod sms_stats;
 pub mod social;
 mod workers;
 
@@ -84,7 +85,7 @@ struct Inner {
     config: CoreConfig,
     hasher: PasswordHasher,
     sms: SmsDelivery,
-    sms_stats: sms_sender::SmsStats,
+    sms_stats: sms_stats::SmsStats,
 }
 
 /// The database as the core uses it.
@@ -126,7 +127,7 @@ impl Service {
             .chain(&sms.fallback)
             .map(SmsSender::name)
             .collect();
-        let sms_stats = sms_sender::SmsStats::for_providers(&providers);
+        let sms_stats = sms_stats::SmsStats::for_providers(&providers);
         let writer = match url.backend() {
             Backend::Sqlite => Some(GroupCommit::start(url)?),
             Backend::Postgres => None,

@@ -3,9 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::guesses::Guesser;
-use super::sms_sender::{
-    Attempt, SmsMessage, SmsOutcome, SmsSender, SmsStats, call_provider, message_text,
-};
+use super::sms_sender::{Attempt, SmsMessage, SmsOutcome, SmsSender, call_provider, message_text};
+use super::sms_stats::SmsStats;
 use super::{Service, SmsPolicy, logged_internal, random_digits};
 use crate::domain::phone::Phone;
 use crate::domain::{CoreError, Guessed};
