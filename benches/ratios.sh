@@ -59,7 +59,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { free_ports 1; }
+# free_ports N: N distinct free ports (held together while chosen, so none is handed out twice).
+free_ports() {
+    python3 -c 'import socket, sys
+held = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in held: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in held))' "$1"
+}
 wait_for() { for _ in $(seq 1 150); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "nothing answers at $1" >&2; return 1; }
 
 # Counts the answers with the expected status whose body contains EXPECT_BODY; the request
@@ -176,11 +183,14 @@ token=bench-admin-token-16
 # start_gateway DATABASE_URL: a gateway with every dialect on a free port; sets GATEWAY_PID,
 # GATEWAY_OPS (its ops listener's URL) and GATEWAY_PORT[dialect].
 start_gateway() {
-    local ops_port dialect env_listen=()
-    ops_port=$(free_port)
+    local ops_port dialect env_listen=() ports
+    read -r -a ports <<< "$(free_ports 6)"
+    ops_port=${ports[5]}
     declare -gA GATEWAY_PORT=()
+    local at=0
     for dialect in struts code_sec rest code_result error_code; do
-        GATEWAY_PORT[$dialect]=$(free_port)
+        GATEWAY_PORT[$dialect]=${ports[$at]}
+        at=$((at + 1))
         env_listen+=("ROSETTA__DIALECTS__${dialect^^}__LISTEN=127.0.0.1:${GATEWAY_PORT[$dialect]}")
     done
     (cd "$work" && env RUST_LOG=warn "${env_listen[@]}" \
