@@ -36,8 +36,8 @@ pub fn preload() {
     tls_config();
 }
 
-/// A TLS setup that trusts exactly `roots` (the process-wide one trusts the system's).
-pub fn tls_config_with(roots: rustls::RootCertStore) -> ClientConfig {
+/// A TLS setup (ring, the safe default protocol versions, HTTP/1.1) that trusts `roots`.
+fn tls_config_with(roots: rustls::RootCertStore) -> ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -78,8 +78,8 @@ pub fn client(timeout: Duration, options: ClientOptions) -> awc::Client {
     client_with(timeout, options, tls_config())
 }
 
-/// [`client`] over a given TLS setup (tests trust their own certificate authority).
-pub fn client_with(
+/// [`client`] over a given TLS setup.
+fn client_with(
     timeout: Duration,
     options: ClientOptions,
     tls: Arc<ClientConfig>,
