@@ -79,11 +79,7 @@ pub fn client(timeout: Duration, options: ClientOptions) -> awc::Client {
 }
 
 /// [`client`] over a given TLS setup.
-fn client_with(
-    timeout: Duration,
-    options: ClientOptions,
-    tls: Arc<ClientConfig>,
-) -> awc::Client {
+fn client_with(timeout: Duration, options: ClientOptions, tls: Arc<ClientConfig>) -> awc::Client {
     let mut builder = awc::Client::builder().timeout(timeout);
     if !options.default_headers {
         builder = builder.no_default_headers();
