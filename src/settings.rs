@@ -207,19 +207,16 @@ impl SmsSettings {
         if self.uses(SmsProvider::Aliyun) {
             let why = role(SmsProvider::Aliyun);
             let aliyun = &mut self.aliyun;
-            for (key, value) in [
-                ("access_key_id", aliyun.access_key_id.as_str()),
-                ("access_key_secret", aliyun.access_key_secret.expose()),
-                ("sign_name", aliyun.sign_name.as_str()),
-                ("template_code", aliyun.template_code.as_str()),
-            ] {
-                if value.trim().is_empty() {
-                    return Err(invalid(
-                        format!("sms.aliyun.{key}"),
-                        format!("is required when {why}"),
-                    ));
-                }
-            }
+            require(
+                "sms.aliyun",
+                &why,
+                &[
+                    ("access_key_id", aliyun.access_key_id.as_str()),
+                    ("access_key_secret", aliyun.access_key_secret.expose()),
+                    ("sign_name", aliyun.sign_name.as_str()),
+                    ("template_code", aliyun.template_code.as_str()),
+                ],
+            )?;
             if !matches!(aliyun.signature.as_str(), "v3" | "v2") {
                 return Err(invalid(
                     "sms.aliyun.signature",
@@ -232,25 +229,33 @@ impl SmsSettings {
         if self.uses(SmsProvider::Tencent) {
             let why = role(SmsProvider::Tencent);
             let tencent = &mut self.tencent;
-            for (key, value) in [
-                ("secret_id", tencent.secret_id.as_str()),
-                ("secret_key", tencent.secret_key.expose()),
-                ("sdk_app_id", tencent.sdk_app_id.as_str()),
-                ("sign_name", tencent.sign_name.as_str()),
-                ("template_id", tencent.template_id.as_str()),
-                ("region", tencent.region.as_str()),
-            ] {
-                if value.trim().is_empty() {
-                    return Err(invalid(
-                        format!("sms.tencent.{key}"),
-                        format!("is required when {why}"),
-                    ));
-                }
-            }
+            require(
+                "sms.tencent",
+                &why,
+                &[
+                    ("secret_id", tencent.secret_id.as_str()),
+                    ("secret_key", tencent.secret_key.expose()),
+                    ("sdk_app_id", tencent.sdk_app_id.as_str()),
+                    ("sign_name", tencent.sign_name.as_str()),
+                    ("template_id", tencent.template_id.as_str()),
+                    ("region", tencent.region.as_str()),
+                ],
+            )?;
             tencent.endpoint = check_base_url(&tencent.endpoint, "https://sms.tencentcloudapi.com")
                 .map_err(|message| invalid("sms.tencent.endpoint", message))?;
         }
         Ok(())
+    }
+}
+
+/// The first of `keys` of `section` left empty, named with `why` it is needed.
+fn require(section: &str, why: &str, keys: &[(&str, &str)]) -> Result<(), SettingsError> {
+    match keys.iter().find(|(_, value)| value.trim().is_empty()) {
+        Some((key, _)) => Err(invalid(
+            format!("{section}.{key}"),
+            format!("is required when {why}"),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -16,7 +16,7 @@ use rosetta::service::accounts::{CallerSession, NewAccount, NewPhone};
 use rosetta::service::sessions::{Expect, SessionSpec};
 use rosetta::service::sms::{CodeRequest, PhoneMust, SmsRules, UniversalCode};
 use rosetta::service::{PasswordHasher, Service};
-use support::{TestDb, test_service};
+use support::{TestDb, code_request, test_service};
 
 fn phone(n: &str) -> Phone {
     Phone::mainland(n).expect("phone")
@@ -44,17 +44,6 @@ fn session_spec(dialect: &'static str) -> SessionSpec {
         ttl: Duration::from_secs(3600),
         client_id: None,
         single_per_user: false,
-    }
-}
-
-fn code_request<'a>(phone: &'a Phone, purpose: &'a str, ip: Option<&'a str>) -> CodeRequest<'a> {
-    CodeRequest {
-        phone,
-        purpose,
-        dialect: "test",
-        rules: SmsRules::global(6),
-        phone_must: PhoneMust::BeAny,
-        client_ip: ip,
     }
 }
 

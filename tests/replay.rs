@@ -14,7 +14,6 @@ use rosetta::replay::har::Filter;
 use rosetta::replay::input::{self, Loaded};
 use rosetta::replay::report::TranscriptReport;
 use rosetta::replay::runner::{self, Options, SmsSource, Target};
-use rosetta::service::sms::{CodeRequest, PhoneMust, SmsRules};
 use serde_json::{Value, json};
 use support::{ADMIN_TOKEN, TestApp};
 
@@ -400,14 +399,7 @@ async fn sms_codes_come_from_the_core_or_the_admin_api() {
     let app = TestApp::spawn("").await;
     let phone = Phone::mainland("13912345678").unwrap();
     app.service()
-        .send_code(CodeRequest {
-            phone: &phone,
-            purpose: "register",
-            dialect: "test",
-            rules: SmsRules::global(6),
-            phone_must: PhoneMust::BeAny,
-            client_ip: None,
-        })
+        .send_code(support::code_request(&phone, "register", None))
         .await
         .unwrap();
     let code = app.service().sms_outbox(None).await.unwrap()[0]

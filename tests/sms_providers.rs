@@ -19,11 +19,11 @@ use rosetta::domain::phone::Phone;
 use rosetta::providers::aliyun_sms::{self, AliyunSignature, AliyunSms};
 use rosetta::providers::sms::{self as wire, Verdict};
 use rosetta::providers::tencent_sms::{self, TencentSms};
-use rosetta::service::sms::{CodeRequest, OutboxMessage, PhoneMust, SmsRules};
+use rosetta::service::sms::OutboxMessage;
 use rosetta::service::{ManualClock, Service};
 use serde_json::json;
 use sms_doubles::*;
-use support::{TestApp, TestDb, test_service};
+use support::{TestApp, TestDb, code_request, test_service};
 
 /// The SMS adapters under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,14 +80,7 @@ async fn core_for(adapter: Adapter) -> (Service, Arc<ManualClock>, SmsDouble, Te
 async fn send(service: &Service, number: &str) -> Result<i64, CoreError> {
     let phone = Phone::mainland(number).unwrap();
     service
-        .send_code(CodeRequest {
-            phone: &phone,
-            purpose: "register",
-            dialect: "test",
-            rules: SmsRules::global(6),
-            phone_must: PhoneMust::BeAny,
-            client_ip: None,
-        })
+        .send_code(code_request(&phone, "register", None))
         .await
 }
 

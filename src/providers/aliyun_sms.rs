@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::signing::{canonical_query, hmac_sha1, hmac_sha256, pct, sha256_hex, utc_seconds};
-use super::sms::{HttpCall, ProviderAnswer, Verdict, authority, base_path};
+use super::sms::{Coded, HttpCall, ProviderAnswer, Verdict, authority, base_path};
 use crate::domain::credential::to_hex;
 
 pub const ACTION: &str = "SendSms";
@@ -245,20 +245,16 @@ pub fn read_answer(status: u16, body: &[u8]) -> ProviderAnswer {
             false,
         );
     };
-    let (verdict, alert) = classify(&answer.code);
-    ProviderAnswer {
-        verdict,
-        message_id: answer
-            .biz_id
-            .filter(|id| !id.is_empty() && verdict == Verdict::Sent),
+    let nonce_refused = answer.code == "SignatureNonceUsed";
+    let coded = Coded {
+        code: answer.code,
+        message: answer.message,
+        receipt: answer.biz_id,
         request_id: answer.request_id,
-        detail: if answer.message.is_empty() {
-            answer.code.clone()
-        } else {
-            format!("{}: {}", answer.code, answer.message)
-        },
-        alert,
-        retry_with_new_signature: answer.code == "SignatureNonceUsed",
+    };
+    ProviderAnswer {
+        retry_with_new_signature: nonce_refused,
+        ..ProviderAnswer::from_code(coded, classify)
     }
 }
 

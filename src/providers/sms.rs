@@ -33,7 +33,36 @@ pub struct ProviderAnswer {
     pub retry_with_new_signature: bool,
 }
 
+/// A provider's own answer: its `code` and `message`, the receipt and request id it gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coded {
+    pub code: String,
+    pub message: String,
+    pub receipt: Option<String>,
+    pub request_id: Option<String>,
+}
+
 impl ProviderAnswer {
+    /// Reads `answer` by its code with the provider's `classify` (`(verdict, alert)`); the
+    /// receipt is kept only for a sent message, the detail is `code: message`.
+    pub fn from_code(answer: Coded, classify: fn(&str) -> (Verdict, bool)) -> ProviderAnswer {
+        let (verdict, alert) = classify(&answer.code);
+        ProviderAnswer {
+            verdict,
+            message_id: answer
+                .receipt
+                .filter(|id| !id.is_empty() && verdict == Verdict::Sent),
+            request_id: answer.request_id,
+            detail: if answer.message.is_empty() {
+                answer.code
+            } else {
+                format!("{}: {}", answer.code, answer.message)
+            },
+            alert,
+            retry_with_new_signature: false,
+        }
+    }
+
     pub fn failed(detail: impl Into<String>, alert: bool) -> ProviderAnswer {
         ProviderAnswer {
             verdict: Verdict::Failed,

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::signing::{hmac_sha256, sha256_hex};
-use super::sms::{HttpCall, ProviderAnswer, Verdict, authority};
+use super::sms::{Coded, HttpCall, ProviderAnswer, Verdict, authority};
 use crate::domain::credential::to_hex;
 
 pub const ACTION: &str = "SendSms";
@@ -214,19 +214,13 @@ pub fn read_answer(status: u16, body: &[u8], phone_e164: &str) -> ProviderAnswer
         missing.request_id = request_id;
         return missing;
     };
-    let (verdict, alert) = classify(&code);
-    ProviderAnswer {
-        verdict,
-        message_id: serial_no.filter(|id| !id.is_empty() && verdict == Verdict::Sent),
+    let coded = Coded {
+        code,
+        message,
+        receipt: serial_no,
         request_id,
-        detail: if message.is_empty() {
-            code
-        } else {
-            format!("{code}: {message}")
-        },
-        alert,
-        retry_with_new_signature: false,
-    }
+    };
+    ProviderAnswer::from_code(coded, classify)
 }
 
 /// `(verdict, alert)` of a `Code`; codes not listed are failures that need an operator.

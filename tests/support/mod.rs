@@ -156,6 +156,23 @@ enabled = true
         .unwrap_or_else(|e| panic!("test settings: {e}"))
 }
 
+/// A code request of the `test` dialect for any phone, six digits under the global rules.
+pub fn code_request<'a>(
+    phone: &'a rosetta::domain::phone::Phone,
+    purpose: &'a str,
+    ip: Option<&'a str>,
+) -> rosetta::service::sms::CodeRequest<'a> {
+    use rosetta::service::sms::{CodeRequest, PhoneMust, SmsRules};
+    CodeRequest {
+        phone,
+        purpose,
+        dialect: "test",
+        rules: SmsRules::global(6),
+        phone_must: PhoneMust::BeAny,
+        client_ip: ip,
+    }
+}
+
 /// The core alone, on a manual clock.
 pub async fn test_service(db: &TestDb, extra: &str) -> (Service, Arc<ManualClock>) {
     let settings = test_settings(db, extra);
