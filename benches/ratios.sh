@@ -13,6 +13,9 @@
 #   - idle RSS after start-up
 #   - on PostgreSQL: the reads and writes split between two gateway processes / one process
 #   - one authenticated read of every dialect / bare handler, one login / the bcrypt bound
+#   - cutover (small database): error_code reads in proxy mode / the same reads sent straight
+#     to the legacy backend (a second gateway on a copy of the database), and in shadow mode /
+#     serve mode, with the shadow comparisons' results
 #
 # The read, flood and write goals are the embedded SQLite's; on PostgreSQL, whose server
 # shares the same cores, those rows are shown beside SQLite's goal.
@@ -395,6 +398,44 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
         METHOD=POST HEADERS="$json" BODY="$cr_login" EXPECT_BODY='"code":200'
     login_row "error_code login" "$(url error_code /api/user/login)" \
         METHOD=POST BODY="$ec_login" EXPECT_BODY='"error_code":0'
+
+    if [ "$size" = small ]; then
+        # Cutover modes. A second gateway plays error_code's legacy backend, on a copy of this
+        # database (the same accounts, so comparisons agree; not the database itself, whose
+        # stored mode switches it would follow and then proxy to itself).
+        legacy_db="sqlite://$work/legacy-$backend.db"
+        "$gateway" copy --from "$database_url" --to "$legacy_db" >/dev/null
+        start_gateway "$legacy_db"
+        legacy_pid=$GATEWAY_PID legacy_url="http://127.0.0.1:${GATEWAY_PORT[error_code]}"
+        switch_mode() {
+            curl -sf -X PUT "$ops/admin/dialects/error_code/mode" -H "Authorization: Bearer $token" \
+                -H "$json" -d "$1" >/dev/null
+        }
+        legacy_read_url="$legacy_url/api/user/${id[error_code]}"
+        measure 32 "$SECS" "$legacy_read_url" "${read_args[@]}"; direct=$RATE direct_p99=$P99
+        switch_mode "{\"mode\":\"proxy\",\"legacy_url\":\"$legacy_url\"}"
+        measure 32 "$SECS" "$read_url" "${read_args[@]}"
+        row "proxy mode: error_code reads via Rosetta / at the legacy directly" \
+            "$(awk -v p="$RATE" -v d="$direct" 'BEGIN {printf "%.2f", (d > 0 ? p / d : 0)}') ($RATE vs $direct/s, p99 $(ms "$P99") vs $(ms "$direct_p99"))$(wrong_note "$WRONG")" "—"
+        switch_mode '{"mode":"serve"}'
+        measure 32 "$SECS" "$read_url" "${read_args[@]}"; served=$RATE served_p99=$P99
+        switch_mode '{"mode":"shadow"}'
+        measure 32 "$SECS" "$read_url" "${read_args[@]}"
+        # Every comparison is over once the legacy backend has answered (or timed out).
+        sleep 1
+        compared=$(curl -sf "$ops/admin/shadow" -H "Authorization: Bearer $token" \
+            | python3 -c 'import json, sys
+counts = {k: 0 for k in ("same", "accepted", "different", "failed", "skipped")}
+for endpoint in json.load(sys.stdin)["endpoints"]:
+    for k in counts: counts[k] += endpoint[k]
+print(", ".join(f"{v} {k}" for k, v in counts.items()))')
+        row "shadow mode: error_code reads / serve mode (same process)" \
+            "$(awk -v s="$RATE" -v d="$served" 'BEGIN {printf "%.2f", (d > 0 ? s / d : 0)}') ($RATE vs $served/s, p99 $(ms "$P99") vs $(ms "$served_p99"))$(wrong_note "$WRONG")" "—"
+        row "  its comparisons" "$compared" "—"
+        curl -sf -X DELETE "$ops/admin/dialects/error_code/mode" -H "Authorization: Bearer $token" >/dev/null
+        kill -TERM "$legacy_pid" 2>/dev/null; wait "$legacy_pid" 2>/dev/null || true
+        unset 'pids[-1]'
+    fi
 
     kill -TERM "$gateway_pid" 2>/dev/null; wait "$gateway_pid" 2>/dev/null || true
     unset 'pids[-1]'

@@ -313,14 +313,10 @@ async fn replay_can_keep_the_recorded_pace() {
 #[actix_web::test]
 async fn replay_binds_values_a_recording_could_not_reveal() {
     let app = TestApp::spawn("").await;
-    let created = app
-        .admin(
-            "POST",
-            "/admin/users",
-            serde_json::json!({"region": "86", "phone": "13800000001", "password": "secret1", "nickname": "张三"}),
-        )
-        .await;
-    let live_id = created.json()["id"].as_u64().unwrap().to_string();
+    let live_id = app
+        .create_user("13800000001", "secret1", "张三")
+        .await
+        .to_string();
     // The legacy server's answer for its user 100023, who was imported with another id.
     let live = app
         .send(
@@ -653,14 +649,7 @@ async fn shadow_mode_compares_reads_off_the_request_path_and_never_repeats_write
     ] {
         let mut pair = Vec::new();
         for (app, name) in [(&legacy, legacy_name), (&gateway, our_name)] {
-            let created = app
-                .admin(
-                    "POST",
-                    "/admin/users",
-                    serde_json::json!({"region": "86", "phone": phone, "password": "secret1", "nickname": name}),
-                )
-                .await;
-            pair.push(created.json()["id"].as_u64().unwrap());
+            pair.push(app.create_user(phone, "secret1", name).await);
         }
         assert_eq!(pair[0], pair[1], "both sides number users alike");
         ids.push(pair[0]);
@@ -854,14 +843,7 @@ async fn sighup_applies_the_modes_of_the_settings_file() {
 #[actix_web::test]
 async fn the_admin_api_looks_users_up_and_shows_traffic_over_time() {
     let app = TestApp::spawn("").await;
-    let created = app
-        .admin(
-            "POST",
-            "/admin/users",
-            serde_json::json!({"region": "86", "phone": "13800000001", "password": "secret1", "nickname": "张三"}),
-        )
-        .await;
-    let id = created.json()["id"].as_i64().unwrap();
+    let id = app.create_user("13800000001", "secret1", "张三").await;
     let login = app
         .send(
             "code_result",

@@ -231,14 +231,7 @@ async fn the_console_shows_traffic_shadow_differences_the_outbox_and_a_user() {
     // One account on both sides; a read of it differs in the success message.
     let mut id = 0;
     for app in [&legacy, &gateway] {
-        let created = app
-            .admin(
-                "POST",
-                "/admin/users",
-                json!({"region": "86", "phone": "13800000001", "password": "secret1", "nickname": "张三"}),
-            )
-            .await;
-        id = created.json()["id"].as_i64().unwrap();
+        id = app.create_user("13800000001", "secret1", "张三").await;
     }
     gateway
         .send("error_code", "GET", &format!("/api/user/{id}"), &[], b"")

@@ -184,18 +184,8 @@ async fn the_samples_import_once_and_log_in_where_their_hashes_allow() {
     .await;
     assert_eq!(kept["result"]["id"], json!("1SnZzuvOU"), "{kept}");
     // New accounts continue after the largest imported id.
-    let created = app
-        .admin(
-            "POST",
-            "/admin/users",
-            json!({"region": "86", "phone": "13900000099", "password": "pw", "nickname": "new"}),
-        )
-        .await;
-    assert!(
-        created.json()["id"].as_i64().unwrap() > 11,
-        "{}",
-        created.text()
-    );
+    let created = app.create_user("13900000099", "pw", "new").await;
+    assert!(created > 11, "{created}");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use regex::Regex;
 
 use super::Cutover;
 use super::forward::{Gathered, HOP_BY_HOP, Outgoing, below_prefix, end_to_end, gather};
-use super::shadow::{Answer, Asked, Result as ShadowResult};
+use super::shadow::{Answer, Asked, Outcome as ShadowOutcome};
 use crate::dialects::kit::FrameworkError;
 use crate::dialects::{DialectContext, DialectSpec};
 use crate::replay::recorder::recordable;
@@ -206,7 +206,7 @@ async fn shadow(
     };
     let log = &dialect.cutover.shadow;
     let Ok(slot) = dialect.cutover.shadow_slots.clone().try_acquire_owned() else {
-        log.count(dialect.spec.id, &endpoint, ShadowResult::Skipped);
+        log.count(dialect.spec.id, &endpoint, ShadowOutcome::Skipped);
         return next
             .call(req)
             .await
@@ -242,7 +242,7 @@ async fn shadow(
         BodySize::None | BodySize::Sized(0..=SHADOW_ANSWER_LIMIT_U64)
     );
     let Some(request_body) = request_body.filter(|_| small) else {
-        log.count(dialect.spec.id, &endpoint, ShadowResult::Skipped);
+        log.count(dialect.spec.id, &endpoint, ShadowOutcome::Skipped);
         return Ok(response.map_into_boxed_body());
     };
     let (request, response) = response.into_parts();
@@ -300,7 +300,7 @@ async fn shadow(
                 tracing::warn!(dialect = spec.id, endpoint = %endpoint, error = %why, "shadow request failed");
                 cutover
                     .shadow
-                    .count(spec.id, &endpoint, ShadowResult::Failed);
+                    .count(spec.id, &endpoint, ShadowOutcome::Failed);
             }
         }
     });

@@ -41,7 +41,7 @@ pub struct Asked {
 /// How one comparison ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Result {
+pub enum Outcome {
     /// The answers agree (volatile values by type).
     Same,
     /// They differ only where the accepted-differences rules allow.
@@ -54,22 +54,22 @@ pub enum Result {
     Skipped,
 }
 
-impl Result {
-    const ALL: [Result; 5] = [
-        Result::Same,
-        Result::Accepted,
-        Result::Different,
-        Result::Failed,
-        Result::Skipped,
+impl Outcome {
+    const ALL: [Outcome; 5] = [
+        Outcome::Same,
+        Outcome::Accepted,
+        Outcome::Different,
+        Outcome::Failed,
+        Outcome::Skipped,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Result::Same => "same",
-            Result::Accepted => "accepted",
-            Result::Different => "different",
-            Result::Failed => "failed",
-            Result::Skipped => "skipped",
+            Outcome::Same => "same",
+            Outcome::Accepted => "accepted",
+            Outcome::Different => "different",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
         }
     }
 }
@@ -85,23 +85,23 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, result: Result) {
+    fn add(&mut self, result: Outcome) {
         match result {
-            Result::Same => self.same += 1,
-            Result::Accepted => self.accepted += 1,
-            Result::Different => self.different += 1,
-            Result::Failed => self.failed += 1,
-            Result::Skipped => self.skipped += 1,
+            Outcome::Same => self.same += 1,
+            Outcome::Accepted => self.accepted += 1,
+            Outcome::Different => self.different += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Skipped => self.skipped += 1,
         }
     }
 
-    fn of(&self, result: Result) -> u64 {
+    fn of(&self, result: Outcome) -> u64 {
         match result {
-            Result::Same => self.same,
-            Result::Accepted => self.accepted,
-            Result::Different => self.different,
-            Result::Failed => self.failed,
-            Result::Skipped => self.skipped,
+            Outcome::Same => self.same,
+            Outcome::Accepted => self.accepted,
+            Outcome::Different => self.different,
+            Outcome::Failed => self.failed,
+            Outcome::Skipped => self.skipped,
         }
     }
 }
@@ -153,7 +153,7 @@ impl ShadowLog {
     }
 
     /// Counts a comparison that did not take place or found nothing to keep.
-    pub fn count(&self, dialect: &str, endpoint: &str, result: Result) {
+    pub fn count(&self, dialect: &str, endpoint: &str, result: Outcome) {
         if let Ok(mut inner) = self.inner.lock() {
             inner
                 .counts
@@ -173,7 +173,7 @@ impl ShadowLog {
         asked: &Asked,
         legacy: &Answer,
         rosetta: &Answer,
-    ) -> Result {
+    ) -> Outcome {
         let path = asked.path.split('?').next().unwrap_or_default();
         let sorted = rules.sort(
             spec.id,
@@ -182,17 +182,17 @@ impl ShadowLog {
             differences(spec, legacy, rosetta),
         );
         let result = if !sorted.unexpected.is_empty() {
-            Result::Different
+            Outcome::Different
         } else if !sorted.accepted.is_empty() || sorted.ignored > 0 {
-            Result::Accepted
+            Outcome::Accepted
         } else {
-            Result::Same
+            Outcome::Same
         };
-        if result != Result::Different {
+        if result != Outcome::Different {
             self.count(spec.id, endpoint, result);
             return result;
         }
-        let at_ms = now_ms();
+        let at_ms = SystemClock.now_ms();
         let captured = |answer: &Answer| Captured {
             dialect: spec.id,
             at_ms,
@@ -293,7 +293,7 @@ impl ShadowLog {
             return;
         };
         for ((dialect, endpoint), counts) in &inner.counts {
-            for result in Result::ALL {
+            for result in Outcome::ALL {
                 let _ = writeln!(
                     out,
                     "rosetta_shadow_comparisons_total{{dialect=\"{}\",endpoint=\"{}\",result=\"{}\"}} {}",
@@ -307,10 +307,6 @@ impl ShadowLog {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemClock.now_ms()
-}
-
 /// The differences between the legacy answer (the reference) and Rosetta's: the status, the
 /// Content-Type and the dialect's volatile headers, and the body — JSON semantically with the
 /// volatile values by type, text exactly, other bytes by length and content.
@@ -320,7 +316,7 @@ pub fn differences(spec: &DialectSpec, legacy: &Answer, rosetta: &Answer) -> Vec
     let mut comparison = Comparison {
         bindings: &mut bindings,
         rebinder: Some(&mut rebinder),
-        now_ms: now_ms(),
+        now_ms: SystemClock.now_ms(),
         differences: Vec::new(),
     };
     comparison.status(legacy.status, rosetta.status);
@@ -512,19 +508,19 @@ mod tests {
         let endpoint = "/api/user/login";
         assert_eq!(
             log.compare(spec(), endpoint, &rules, &asked, &legacy, &same),
-            Result::Same
+            Outcome::Same
         );
         assert_eq!(
             log.compare(spec(), endpoint, &rules, &asked, &legacy, &english),
-            Result::Accepted
+            Outcome::Accepted
         );
         for _ in 0..3 {
             assert_eq!(
                 log.compare(spec(), endpoint, &rules, &asked, &legacy, &broken),
-                Result::Different
+                Outcome::Different
             );
         }
-        log.count("error_code", endpoint, Result::Skipped);
+        log.count("error_code", endpoint, Outcome::Skipped);
         let counts = log.counts();
         assert_eq!(
             counts[0].counts,

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::transcript::{Exchange, FilePart, Headers, Multipart, Request, Response};
 use crate::dialects::{self, DialectSpec, Location, VolatileKind};
 use crate::ops::observe::ListenerMap;
+use crate::service::{Clock, SystemClock};
 
 /// Request bodies larger than this are passed through but not recorded (every dialect's own
 /// limit is lower; this bounds what a copy may hold whatever a dialect reads).
@@ -125,13 +126,6 @@ impl Recorder {
             Err(TrySendError::Disconnected(_)) => {}
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// A copy of what the dialect reads of a request body, taken as it reads. The recorder never
@@ -275,7 +269,7 @@ pub async fn record(
     };
     recorder.hand_over(Captured {
         dialect,
-        at_ms: now_ms(),
+        at_ms: SystemClock.now_ms(),
         method,
         path,
         request_headers,

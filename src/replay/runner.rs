@@ -20,6 +20,7 @@ use crate::dialects::kit::openapi;
 use crate::dialects::{self, ReplayRequest};
 use crate::domain::phone::Phone;
 use crate::service::Service;
+use crate::service::{Clock, SystemClock};
 
 static SMS_PLACEHOLDER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{\{\s*sms:([^}]+?)\s*\}\}").expect("static regex"));
@@ -184,13 +185,6 @@ impl RequestValues for Values {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 /// A live answer.
 struct Answer {
     status: u16,
@@ -301,7 +295,7 @@ async fn run_exchange(
     }
     let values = Values {
         codes: sms_codes(&request, rebinder.as_deref(), &target.sms).await?,
-        now_ms: now_ms(),
+        now_ms: SystemClock.now_ms(),
     };
     let mut request = fill(&request, bindings, &values)?;
     if let Some(rebinder) = rebinder.as_deref() {
