@@ -157,6 +157,17 @@ measure_two() {
     P99=$(( p99_one > p99_two ? p99_one : p99_two ))
 }
 
+# measure, and CPU_US: the CPU time (user and system) the gateway spent per right answer.
+cpu_measure() {
+    local before after
+    before=$(cpu_ticks "$gateway_pid")
+    measure "$@"
+    after=$(cpu_ticks "$gateway_pid")
+    CPU_US=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$RATE" -v s="$2" \
+        'BEGIN {printf "%.0f", (n > 0 ? t * 1000000 / hz / (n * s) : 0)}')
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 bare_url=""
 # A row between two runs of the bare handler: sets RATIO (right answers per second of the row
 # over the bare handler's mean) and ROW_RATE, ROW_P99, ROW_WRONG.
@@ -404,7 +415,8 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
         # database (the same accounts, so comparisons agree; not the database itself, whose
         # stored mode switches it would follow and then proxy to itself).
         legacy_db="sqlite://$work/legacy-$backend.db"
-        "$gateway" copy --from "$database_url" --to "$legacy_db" >/dev/null
+        "$gateway" copy --from "$database_url" --to "$legacy_db" >"$work/copy.log" 2>&1 \
+            || { cat "$work/copy.log" >&2; exit 1; }
         start_gateway "$legacy_db"
         legacy_pid=$GATEWAY_PID legacy_url="http://127.0.0.1:${GATEWAY_PORT[error_code]}"
         switch_mode() {
@@ -412,15 +424,18 @@ for run in $(for b in $BACKENDS; do echo "$b:small"; [ -n "$SEED" ] && echo "$b:
                 -H "$json" -d "$1" >/dev/null
         }
         legacy_read_url="$legacy_url/api/user/${id[error_code]}"
+        # Both gateways and wrk share these cores, so a proxied or shadowed read's rate also
+        # pays for the legacy backend's work; the CPU Rosetta itself spends per read tells the
+        # two apart.
         measure 32 "$SECS" "$legacy_read_url" "${read_args[@]}"; direct=$RATE direct_p99=$P99
         switch_mode "{\"mode\":\"proxy\",\"legacy_url\":\"$legacy_url\"}"
-        measure 32 "$SECS" "$read_url" "${read_args[@]}"
+        cpu_measure 32 "$SECS" "$read_url" "${read_args[@]}"; proxied_cpu=$CPU_US
         row "proxy mode: error_code reads via Rosetta / at the legacy directly" \
             "$(awk -v p="$RATE" -v d="$direct" 'BEGIN {printf "%.2f", (d > 0 ? p / d : 0)}') ($RATE vs $direct/s, p99 $(ms "$P99") vs $(ms "$direct_p99"))$(wrong_note "$WRONG")" "—"
         switch_mode '{"mode":"serve"}'
-        measure 32 "$SECS" "$read_url" "${read_args[@]}"; served=$RATE served_p99=$P99
+        cpu_measure 32 "$SECS" "$read_url" "${read_args[@]}"; served=$RATE served_p99=$P99 served_cpu=$CPU_US
         switch_mode '{"mode":"shadow"}'
-        measure 32 "$SECS" "$read_url" "${read_args[@]}"
+        cpu_measure 32 "$SECS" "$read_url" "${read_args[@]}"; shadowed_cpu=$CPU_US
         # Every comparison is over once the legacy backend has answered (or timed out).
         sleep 1
         compared=$(curl -sf "$ops/admin/shadow" -H "Authorization: Bearer $token" \
@@ -432,6 +447,7 @@ print(", ".join(f"{v} {k}" for k, v in counts.items()))')
         row "shadow mode: error_code reads / serve mode (same process)" \
             "$(awk -v s="$RATE" -v d="$served" 'BEGIN {printf "%.2f", (d > 0 ? s / d : 0)}') ($RATE vs $served/s, p99 $(ms "$P99") vs $(ms "$served_p99"))$(wrong_note "$WRONG")" "—"
         row "  its comparisons" "$compared" "—"
+        row "Rosetta's CPU per read: serve, proxy, shadow" "$served_cpu, $proxied_cpu, $shadowed_cpu µs" "—"
         curl -sf -X DELETE "$ops/admin/dialects/error_code/mode" -H "Authorization: Bearer $token" >/dev/null
         kill -TERM "$legacy_pid" 2>/dev/null; wait "$legacy_pid" 2>/dev/null || true
         unset 'pids[-1]'
