@@ -323,6 +323,32 @@ async fn admin_users_bans_and_roles() {
         .await;
     assert_eq!(broken.status, 400);
     assert!(broken.json()["error"].is_string());
+    // A JSON body labelled as a form (as `curl -d` sends it) or not labelled at all is read as
+    // the JSON it is.
+    for (n, label) in [
+        Some("application/x-www-form-urlencoded"),
+        Some("text/plain"),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bearer = format!("Bearer {ADMIN_TOKEN}");
+        let mut headers = vec![("Authorization", bearer.as_str())];
+        headers.extend(label.map(|label| ("Content-Type", label)));
+        let phone = format!("1360000000{n}");
+        let body = json!({"region": "86", "phone": phone, "password": "pw", "nickname": "curl"});
+        let reply = app
+            .send(
+                "ops",
+                "POST",
+                "/admin/users",
+                &headers,
+                body.to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{label:?}: {}", reply.text());
+    }
 
     assert_eq!(
         app.admin("POST", "/admin/users/100000/ban", json!({}))
