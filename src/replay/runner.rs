@@ -19,8 +19,7 @@ use super::transcript::{Body, Multipart, Request, sidecar_path};
 use crate::dialects::kit::openapi;
 use crate::dialects::{self, ReplayRequest};
 use crate::domain::phone::Phone;
-use crate::service::Service;
-use crate::service::{Clock, SystemClock};
+use crate::service::{Clock, Service, SystemClock};
 
 static SMS_PLACEHOLDER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{\{\s*sms:([^}]+?)\s*\}\}").expect("static regex"));
