@@ -349,6 +349,22 @@ async fn admin_users_bans_and_roles() {
             .await;
         assert_eq!(reply.status, 201, "{label:?}: {}", reply.text());
     }
+    // A real form is no JSON: refused in the admin API's own envelope.
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let form = app
+        .send(
+            "ops",
+            "POST",
+            "/admin/users",
+            &[
+                ("Authorization", bearer.as_str()),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            b"region=86&phone=13600000009",
+        )
+        .await;
+    assert_eq!(form.status, 400);
+    assert!(form.json()["error"].is_string(), "{}", form.text());
 
     assert_eq!(
         app.admin("POST", "/admin/users/100000/ban", json!({}))
